@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need (as root, with apt), or says exactly what is missing.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v msgfmt >/dev/null || need+=(gettext)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing system packages: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+    echo "Missing system packages: ${need[*]}" >&2
+    echo "Install them with: sudo apt-get install --no-install-recommends ${need[*]}" >&2
+    exit 1
+fi

@@ -1,0 +1,76 @@
+"""Personas: alice owns tenant Alpha, bob is her member, charlie owns tenant Bravo."""
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+
+from tenants.models import Membership, Role, Tenant
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(email, *, password=PASSWORD, **extra):
+    user = get_user_model().objects.create_user(username=email.split("@")[0], email=email, password=password, **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def make_tenant(name, slug, owner=None):
+    tenant = Tenant.objects.create(name=name, slug=slug)
+    if owner is not None:
+        Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+    return tenant
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob@example.com")
+
+
+@pytest.fixture
+def charlie(db):
+    return make_user("charlie@example.com")
+
+
+@pytest.fixture
+def tenant_a(alice, bob):
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    Membership.objects.create(tenant=tenant, user=bob, role=Role.MEMBER)
+    return tenant
+
+
+@pytest.fixture
+def tenant_b(charlie):
+    return make_tenant("Bravo KG", "bravo", owner=charlie)
+
+
+def _client_for(client_class, user):
+    c = client_class()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def alice_client(tenant_a, alice):
+    from django.test import Client
+
+    return _client_for(Client, alice)
+
+
+@pytest.fixture
+def bob_client(tenant_a, bob):
+    from django.test import Client
+
+    return _client_for(Client, bob)
+
+
+@pytest.fixture
+def charlie_client(tenant_b, charlie):
+    from django.test import Client
+
+    return _client_for(Client, charlie)
