@@ -205,6 +205,8 @@ CELERY_TIMEZONE = TIME_ZONE
 PROVISIONING_MAX_TASKS_PER_NODE = int(os.environ.get("PROVISIONING_MAX_TASKS_PER_NODE", "4"))
 PROVISIONING_POLL_INTERVAL = float(os.environ.get("PROVISIONING_POLL_INTERVAL", "1.0"))
 PROVISIONING_STALL_SECONDS = int(os.environ.get("PROVISIONING_STALL_SECONDS", "120"))
+# How long a worker may go silent on an operation before the sweep hands it to another worker.
+PROVISIONING_LEASE_SECONDS = int(os.environ.get("PROVISIONING_LEASE_SECONDS", "90"))
 # Key for secrets kept in the database (Cluster token secrets); falls back to SECRET_KEY.
 FIELD_ENCRYPTION_KEY = read_secret("FIELD_ENCRYPTION_KEY") or SECRET_KEY
 

@@ -1,0 +1,404 @@
+import ipaddress
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tenants.models import Tenant, TenantQuerySet
+
+from .secrets import decrypt, encrypt
+
+
+class Cluster(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    api_url = models.CharField(
+        _("API address"), max_length=200, help_text=_("host:port of a Proxmox VE node, e.g. pve1.example.net:8006")
+    )
+    token_id = models.CharField(_("API token ID"), max_length=200, help_text=_("user@realm!tokenname"))
+    # Encrypted at rest with FIELD_ENCRYPTION_KEY; never rendered or logged.
+    token_secret_encrypted = models.TextField(_("API token secret (encrypted)"), blank=True, editable=False)
+    verify_tls = models.BooleanField(_("verify TLS"), default=True)
+    ca_cert = models.TextField(
+        _("CA certificate (PEM)"), blank=True, help_text=_("The cluster's CA; empty means the system CAs.")
+    )
+    vmid_min = models.PositiveIntegerField(_("first VMID"), default=100)
+    vmid_max = models.PositiveIntegerField(_("last VMID"), default=99999)
+    storage = models.CharField(_("disk storage"), max_length=64, default="local-lvm")
+    backup_storage = models.CharField(_("backup storage"), max_length=64, default="local")
+    template_storage = models.CharField(_("template storage"), max_length=64, default="local")
+    bridge = models.CharField(_("network bridge"), max_length=32, default="vmbr0")
+    cpu_overcommit = models.DecimalField(_("CPU overcommit ratio"), max_digits=4, decimal_places=2, default=4)
+    memory_overcommit = models.DecimalField(_("memory overcommit ratio"), max_digits=4, decimal_places=2, default=1)
+    active = models.BooleanField(_("active"), default=True)
+    last_reconciled_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)
+    reconcile_error = models.TextField(_("last reconcile error"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def token_secret(self):
+        return decrypt(self.token_secret_encrypted)
+
+    @token_secret.setter
+    def token_secret(self, value):
+        self.token_secret_encrypted = encrypt(value)
+
+
+class Node(models.Model):
+    class Kind(models.TextChoices):
+        BARE_METAL = "bare_metal", _("Bare metal")
+        VDS = "vds", _("VDS")
+
+    class Provider(models.TextChoices):
+        JIKU = "jiku", _("JIKU")
+        HOSTER = "hoster", _("Hosting provider")
+        CUSTOMER = "customer", _("Customer's own hardware")
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("Online")
+        OFFLINE = "offline", _("Offline")
+        UNKNOWN = "unknown", _("Unknown")
+        AWAITING = "awaiting", _("Awaiting installation")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="nodes")
+    name = models.CharField(_("name"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.BARE_METAL)
+    provider = models.CharField(_("provider"), max_length=16, choices=Provider.choices, default=Provider.JIKU)
+    provider_name = models.CharField(_("provider name"), max_length=100, blank=True)
+    nested = models.BooleanField(_("nested virtualisation"), default=False)
+    dedicated_tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="dedicated_nodes"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.UNKNOWN)
+    maintenance = models.BooleanField(_("maintenance"), default=False)
+    draining = models.BooleanField(_("draining"), default=False)
+    max_cores = models.PositiveIntegerField(_("cores"), default=0)
+    max_memory_mb = models.PositiveIntegerField(_("memory (MiB)"), default=0)
+    max_disk_gb = models.PositiveIntegerField(_("disk (GiB)"), default=0)
+    cpu_usage = models.FloatField(_("CPU usage"), default=0)
+    memory_used_mb = models.PositiveIntegerField(_("memory used (MiB)"), default=0)
+    disk_used_gb = models.PositiveIntegerField(_("disk used (GiB)"), default=0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="unique_node_per_cluster")]
+        verbose_name = _("node")
+        verbose_name_plural = _("nodes")
+
+    def __str__(self):
+        return f"{self.name} ({self.cluster})"
+
+    @property
+    def accepts_new_servers(self):
+        return self.status == self.Status.ONLINE and not self.maintenance and not self.draining
+
+
+class Image(models.Model):
+    class Kind(models.TextChoices):
+        QEMU = "qemu", _("Virtual machine")
+        LXC = "lxc", _("Container")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="images")
+    # Empty for JIKU's public images; set for a tenant's own templates.
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="images")
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    template_vmid = models.PositiveIntegerField(_("template VMID"), null=True, blank=True)
+    template_node = models.CharField(_("template node"), max_length=64, blank=True)
+    volid = models.CharField(_("template volume"), max_length=255, blank=True)
+    os_family = models.CharField(_("OS family"), max_length=32, default="debian")
+    default_user = models.CharField(_("default user"), max_length=32, default="root")
+    cloud_init = models.BooleanField(_("cloud-init"), default=False)
+    min_disk_gb = models.PositiveIntegerField(_("minimum disk (GiB)"), default=4)
+    checksum = models.CharField(_("checksum"), max_length=200, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="qemu", template_vmid__isnull=False) | Q(kind="lxc") & ~Q(volid=""),
+                name="image_has_a_source",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def available_to(cls, tenant):
+        return cls.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant), active=True)
+
+
+class IPPool(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="ip_pools")
+    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.CASCADE, related_name="ip_pools")
+    name = models.CharField(_("name"), max_length=64)
+    network = models.CharField(_("network"), max_length=64, help_text=_("CIDR, e.g. 192.0.2.0/24"))
+    gateway = models.GenericIPAddressField(_("gateway"))
+    range_start = models.GenericIPAddressField(_("first address"))
+    range_end = models.GenericIPAddressField(_("last address"))
+    nameserver = models.CharField(_("name server"), max_length=100, blank=True, default="9.9.9.9")
+
+    class Meta:
+        verbose_name = _("IP pool")
+        verbose_name_plural = _("IP pools")
+
+    def __str__(self):
+        return f"{self.name} {self.network}"
+
+    @property
+    def prefixlen(self):
+        return ipaddress.ip_network(self.network, strict=False).prefixlen
+
+    @property
+    def version(self):
+        return ipaddress.ip_network(self.network, strict=False).version
+
+
+class ServerQuerySet(TenantQuerySet):
+    def live(self):
+        """Servers that hold resources: counted against quota and node capacity."""
+        return self.exclude(status__in=[Server.Status.DELETED, Server.Status.FAILED])
+
+
+class Server(models.Model):
+    class Kind(models.TextChoices):
+        QEMU = "qemu", _("Virtual machine")
+        LXC = "lxc", _("Container")
+
+    class Status(models.TextChoices):
+        BUILDING = "building", _("Building")
+        RUNNING = "running", _("Running")
+        STOPPED = "stopped", _("Stopped")
+        UNAVAILABLE = "unavailable", _("Unavailable")
+        DELETING = "deleting", _("Deleting")
+        DELETED = "deleted", _("Deleted")
+        FAILED = "failed", _("Build failed")
+
+    STATUS_COLOURS = {
+        "building": "blue",
+        "running": "green",
+        "stopped": "grey",
+        "unavailable": "red",
+        "deleting": "yellow",
+        "deleted": "grey",
+        "failed": "red",
+    }
+    # Which status may follow which: the one place transitions are decided.
+    TRANSITIONS = {
+        "building": {"running", "stopped", "failed", "unavailable", "deleting"},
+        "running": {"stopped", "unavailable", "deleting", "building"},
+        "stopped": {"running", "unavailable", "deleting", "building"},
+        "unavailable": {"running", "stopped", "deleting"},
+        "deleting": {"deleted", "running", "stopped", "unavailable"},
+        "failed": {"deleted"},
+        "deleted": set(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="servers")
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="servers")
+    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="servers")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    hostname = models.CharField(_("hostname"), max_length=63)
+    vmid = models.PositiveIntegerField(_("VMID"), null=True, blank=True)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="servers")
+    cores = models.PositiveIntegerField(_("cores"))
+    memory_mb = models.PositiveIntegerField(_("memory (MiB)"))
+    disk_gb = models.PositiveIntegerField(_("disk (GiB)"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.BUILDING)
+    status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
+    ha_enabled = models.BooleanField(_("high availability"), default=False)
+    ipv4 = models.GenericIPAddressField(_("IPv4 address"), null=True, blank=True)
+    default_user = models.CharField(_("user"), max_length=32, blank=True)
+    ssh_keys = models.TextField(_("SSH keys"), blank=True)
+    cpu_usage = models.FloatField(default=0)
+    memory_used_mb = models.PositiveIntegerField(default=0)
+    uptime = models.PositiveIntegerField(default=0)
+    drift = models.CharField(_("drift"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ServerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["hostname"]
+        verbose_name = _("server")
+        verbose_name_plural = _("servers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "vmid"], condition=Q(vmid__isnull=False), name="unique_vmid_per_cluster"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "hostname"],
+                condition=~Q(status__in=["deleted", "failed"]),
+                name="unique_hostname_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["cluster", "ipv4"], condition=Q(ipv4__isnull=False), name="unique_ipv4_per_cluster"
+            ),
+        ]
+
+    def __str__(self):
+        return self.hostname
+
+    @property
+    def status_colour(self):
+        return self.STATUS_COLOURS.get(self.status, "grey")
+
+    def can_transition(self, new_status):
+        return new_status == self.status or new_status in self.TRANSITIONS[self.status]
+
+    def transition(self, new_status, reason="", *, save=True):
+        """Move to new_status if the table allows it; returns whether anything changed.
+
+        Reconcile passes save=False and writes many servers in one bulk update.
+        """
+        if (new_status == self.status and reason == self.status_reason) or not self.can_transition(new_status):
+            return False
+        self.status = new_status
+        self.status_reason = reason[:300]
+        if save:
+            self.save(update_fields=["status", "status_reason"])
+        return True
+
+    def release(self):
+        """Give back VMID, IP and node capacity (after a failed build or a delete)."""
+        self.vmid = None
+        self.ipv4 = None
+        self.node = None
+        self.save(update_fields=["vmid", "ipv4", "node"])
+
+    @property
+    def is_busy(self):
+        return self.operations.filter(state__in=Operation.ACTIVE_STATES).exists()
+
+
+class Operation(models.Model):
+    class Kind(models.TextChoices):
+        CREATE = "create", _("Create")
+        START = "start", _("Start")
+        STOP = "stop", _("Stop")
+        SHUTDOWN = "shutdown", _("Shut down")
+        REBOOT = "reboot", _("Reboot")
+        RESIZE = "resize", _("Resize")
+        REINSTALL = "reinstall", _("Reinstall")
+        RENAME = "rename", _("Rename")
+        DELETE = "delete", _("Delete")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        WAITING = "waiting", _("Waiting")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    ACTIVE_STATES = ["queued", "running", "waiting"]
+    STATE_COLOURS = {
+        "queued": "grey",
+        "running": "blue",
+        "waiting": "yellow",
+        "succeeded": "green",
+        "failed": "red",
+        "cancelled": "grey",
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="operations")
+    server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    step = models.PositiveSmallIntegerField(_("step"), default=0)
+    step_count = models.PositiveSmallIntegerField(default=1)
+    step_name = models.CharField(_("current step"), max_length=64, blank=True)
+    upid = models.CharField(max_length=200, blank=True)
+    upid_node = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(_("error"), blank=True)
+    last_error = models.TextField(_("last transient error"), blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("operation")
+        verbose_name_plural = _("operations")
+        indexes = [models.Index(fields=["state", "updated_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.server or ''} ({self.get_state_display()})"
+
+    @property
+    def is_active(self):
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def state_colour(self):
+        return self.STATE_COLOURS.get(self.state, "grey")
+
+    @property
+    def progress_percent(self):
+        if self.state == self.State.SUCCEEDED:
+            return 100
+        return int(100 * self.step / max(self.step_count, 1))
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class Drift(models.Model):
+    """Something reconcile found that the portal and Proxmox disagree on; staff decide."""
+
+    class Kind(models.TextChoices):
+        MISSING = "missing", _("Server missing in Proxmox")
+        UNKNOWN = "unknown", _("Unknown guest in the portal's VMID range")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="drifts")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    vmid = models.PositiveIntegerField(_("VMID"))
+    node_name = models.CharField(_("node"), max_length=64, blank=True)
+    guest_name = models.CharField(_("name"), max_length=100, blank=True)
+    server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="drifts")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "kind", "vmid"], condition=Q(resolved_at__isnull=True), name="one_open_drift"
+            )
+        ]
+        verbose_name = _("drift")
+        verbose_name_plural = _("drift")
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.vmid}"

@@ -1,0 +1,295 @@
+"""Every write on servers goes through one of these keyword-only actions.
+
+Each checks permission-independent rules (the view or API already checked the role), quota and
+state in one transaction, reserves what must be unique, writes an Operation row and enqueues it
+on commit. Bad input raises ValidationError keyed by field, and nothing is changed.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from tenants.audit import audit_record
+from tenants.models import SSHKey, Tenant
+
+from . import engine
+from .models import Cluster, Image, Operation, Server
+from .placement import PlacementError, allocate_ipv4, allocate_vmid, choose_node
+from .secrets import encrypt
+
+HOSTNAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def validate_hostname(hostname):
+    if not hostname:
+        raise ValidationError({"hostname": _("Enter a hostname.")})
+    if len(hostname) > 63:
+        raise ValidationError({"hostname": _("A hostname has at most 63 characters.")})
+    if not HOSTNAME_RE.match(hostname):
+        raise ValidationError(
+            {
+                "hostname": _(
+                    "Use lower-case letters, digits and hyphens only; a hostname cannot start or end with a hyphen."
+                )
+            }
+        )
+
+
+def quota_usage(tenant, exclude=None):
+    qs = Server.objects.for_tenant(tenant).live()
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    agg = qs.aggregate(cores=Sum("cores"), memory=Sum("memory_mb"), disk=Sum("disk_gb"))
+    return {
+        "servers": qs.count(),
+        "cores": agg["cores"] or 0,
+        "memory_mb": agg["memory"] or 0,
+        "disk_gb": agg["disk"] or 0,
+    }
+
+
+def check_quota(tenant, *, cores, memory_mb, disk_gb, new_servers=1, exclude=None):
+    """Raise a ValidationError naming the exact limit an order would break."""
+    used = quota_usage(tenant, exclude=exclude)
+    checks = [
+        ("servers", used["servers"] + new_servers, tenant.max_servers, _("servers")),
+        ("cores", used["cores"] + cores, tenant.max_cores, _("cores")),
+        ("memory_mb", used["memory_mb"] + memory_mb, tenant.max_memory_mb, _("MiB memory")),
+        ("disk_gb", used["disk_gb"] + disk_gb, tenant.max_disk_gb, _("GiB disk")),
+    ]
+    for field, would, limit, unit in checks:
+        if would > limit:
+            raise ValidationError(
+                {
+                    field if field != "servers" else "__all__": _(
+                        "Your tenant may use %(limit)s %(unit)s; this would make %(would)s."
+                    )
+                    % {"limit": limit, "unit": unit, "would": would}
+                }
+            )
+
+
+def _ensure_active(tenant):
+    if tenant.status != Tenant.Status.ACTIVE:
+        raise ValidationError(_("This tenant is suspended; servers cannot be changed."))
+
+
+def _enqueue(*, server, kind, params=None, user=None):
+    op = Operation.objects.create(
+        tenant=server.tenant, server=server, kind=kind, params=params or {}, created_by=user
+    )
+    engine.enqueue_on_commit(op.pk)
+    return op
+
+
+def _ssh_key_text(tenant, ssh_keys):
+    keys = list(ssh_keys)
+    for key in keys:
+        if not isinstance(key, SSHKey) or key.tenant_id != tenant.pk:
+            raise ValidationError({"ssh_keys": _("Select SSH keys of your own tenant.")})
+    return "\n".join(k.public_key.strip() for k in keys)
+
+
+def server_create(
+    *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", user=None, request=None
+):
+    _ensure_active(tenant)
+    validate_hostname(hostname)
+    if image is None or not Image.available_to(tenant).filter(pk=image.pk).exists():
+        raise ValidationError({"image": _("Choose one of the offered images.")})
+    if disk_gb < image.min_disk_gb:
+        raise ValidationError(
+            {"disk_gb": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}}
+        )
+    if min(cores, memory_mb, disk_gb) <= 0:
+        raise ValidationError(_("Cores, memory and disk must be positive."))
+    if password and len(password) < 8:
+        raise ValidationError({"password": _("The password needs at least 8 characters.")})
+    key_text = _ssh_key_text(tenant, ssh_keys)
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+            if Server.objects.for_tenant(tenant).live().filter(hostname=hostname).exists():
+                raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}})
+            check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+            cluster = Cluster.objects.select_for_update().get(pk=image.cluster_id)
+            try:
+                node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+                vmid = allocate_vmid(cluster)
+                ipv4, _pool = allocate_ipv4(cluster, node)
+            except PlacementError as exc:
+                raise ValidationError(str(exc)) from exc
+            server = Server.objects.create(
+                tenant=tenant,
+                cluster=cluster,
+                node=node,
+                kind=image.kind,
+                hostname=hostname,
+                vmid=vmid,
+                image=image,
+                cores=cores,
+                memory_mb=memory_mb,
+                disk_gb=disk_gb,
+                ipv4=ipv4,
+                default_user=image.default_user,
+                ssh_keys=key_text,
+                created_by=user,
+            )
+            _enqueue(server=server, kind=Operation.Kind.CREATE, params={"password": encrypt(password)}, user=user)
+            audit_record(
+                action="server.create",
+                tenant=tenant,
+                request=request,
+                actor=user,
+                obj=server,
+                details={"image": image.name, "cores": cores, "memory_mb": memory_mb, "disk_gb": disk_gb},
+            )
+    except IntegrityError as exc:
+        # Only a race on the unique hostname can get here: the cluster lock serialises VMIDs and IPs.
+        raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}}) from exc
+    return server
+
+
+# Which statuses each power action makes sense in.
+POWER_RULES = {
+    Operation.Kind.START: ({Server.Status.STOPPED}, _("Only a stopped server can be started.")),
+    Operation.Kind.STOP: ({Server.Status.RUNNING}, _("Only a running server can be stopped.")),
+    Operation.Kind.SHUTDOWN: ({Server.Status.RUNNING}, _("Only a running server can be shut down.")),
+    Operation.Kind.REBOOT: ({Server.Status.RUNNING}, _("Only a running server can be rebooted.")),
+}
+
+
+def _lock_server(server):
+    return Server.objects.select_for_update().select_related("tenant").get(pk=server.pk)
+
+
+def _no_pending(server):
+    if engine.server_is_busy(server):
+        raise ValidationError(_("Another operation on this server is still running; try again when it has finished."))
+
+
+def server_power(*, server, action, user=None, request=None):
+    allowed, message = POWER_RULES[action]
+    with transaction.atomic():
+        server = _lock_server(server)
+        _ensure_active(server.tenant)
+        _no_pending(server)
+        if server.status not in allowed:
+            raise ValidationError(message)
+        op = _enqueue(server=server, kind=action, user=user)
+        audit_record(action=f"server.{action}", tenant=server.tenant, request=request, actor=user, obj=server)
+    return op
+
+
+def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None):
+    with transaction.atomic():
+        server = _lock_server(server)
+        tenant = Tenant.objects.select_for_update().get(pk=server.tenant_id)
+        _ensure_active(tenant)
+        _no_pending(server)
+        if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED):
+            raise ValidationError(_("Only a running or stopped server can be resized."))
+        if disk_gb < server.disk_gb:
+            raise ValidationError(
+                {"disk_gb": _("Disks can only grow; this server has %(size)s GiB.") % {"size": server.disk_gb}}
+            )
+        if min(cores, memory_mb) <= 0:
+            raise ValidationError(_("Cores and memory must be positive."))
+        if (cores, memory_mb, disk_gb) == (server.cores, server.memory_mb, server.disk_gb):
+            raise ValidationError(_("Nothing to change."))
+        check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, new_servers=0, exclude=server)
+        old = {"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}
+        params = {
+            "old": old,
+            "disk_grow": disk_gb > server.disk_gb,
+            "was_running": server.status == Server.Status.RUNNING,
+            "needs_reboot": (cores, memory_mb) != (server.cores, server.memory_mb),
+        }
+        server.cores, server.memory_mb, server.disk_gb = cores, memory_mb, disk_gb
+        server.save(update_fields=["cores", "memory_mb", "disk_gb"])
+        op = _enqueue(server=server, kind=Operation.Kind.RESIZE, params=params, user=user)
+        audit_record(action="server.resize", tenant=tenant, request=request, actor=user, obj=server, details={"old": old})
+    return op
+
+
+def server_rename(*, server, hostname, user=None, request=None):
+    validate_hostname(hostname)
+    with transaction.atomic():
+        server = _lock_server(server)
+        _ensure_active(server.tenant)
+        _no_pending(server)
+        if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED):
+            raise ValidationError(_("Only a running or stopped server can be renamed."))
+        if hostname == server.hostname:
+            raise ValidationError({"hostname": _("That is already the server's name.")})
+        if Server.objects.for_tenant(server.tenant).live().filter(hostname=hostname).exists():
+            raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}})
+        old = server.hostname
+        server.hostname = hostname
+        server.save(update_fields=["hostname"])
+        op = _enqueue(server=server, kind=Operation.Kind.RENAME, params={"old_hostname": old}, user=user)
+        audit_record(action="server.rename", tenant=server.tenant, request=request, actor=user, obj=server, details={"old": old})
+    return op
+
+
+def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, request=None):
+    with transaction.atomic():
+        server = _lock_server(server)
+        _ensure_active(server.tenant)
+        _no_pending(server)
+        if image is None or not Image.available_to(server.tenant).filter(pk=image.pk, kind=server.kind).exists():
+            raise ValidationError({"image": _("Choose an image of the same kind as the server.")})
+        if image.cluster_id != server.cluster_id:
+            raise ValidationError({"image": _("This image is not available in the server's location.")})
+        if server.disk_gb < image.min_disk_gb:
+            raise ValidationError({"image": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}})
+        if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED, Server.Status.UNAVAILABLE):
+            raise ValidationError(_("This server cannot be reinstalled in its current state."))
+        if ssh_keys:
+            server.ssh_keys = _ssh_key_text(server.tenant, ssh_keys)
+        server.image = image
+        server.default_user = image.default_user
+        server.save(update_fields=["image", "default_user", "ssh_keys"])
+        server.transition(Server.Status.BUILDING)
+        op = _enqueue(server=server, kind=Operation.Kind.REINSTALL, params={"password": encrypt(password)}, user=user)
+        audit_record(action="server.reinstall", tenant=server.tenant, request=request, actor=user, obj=server, details={"image": image.name})
+    return op
+
+
+def server_delete(*, server, confirm_hostname, user=None, request=None):
+    with transaction.atomic():
+        server = _lock_server(server)
+        if confirm_hostname != server.hostname:
+            raise ValidationError({"confirm_hostname": _("Type the server's hostname to confirm.")})
+        _no_pending(server)
+        if server.status in (Server.Status.DELETING, Server.Status.DELETED):
+            raise ValidationError(_("This server is already being deleted."))
+        if server.status == Server.Status.FAILED:
+            # Nothing exists in Proxmox for a failed build; the row just leaves the list.
+            server.transition(Server.Status.DELETED)
+            audit_record(action="server.delete", tenant=server.tenant, request=request, actor=user, obj=server)
+            return None
+        previous = server.status
+        server.transition(Server.Status.DELETING)
+        op = _enqueue(server=server, kind=Operation.Kind.DELETE, params={"previous_status": previous}, user=user)
+        audit_record(action="server.delete", tenant=server.tenant, request=request, actor=user, obj=server)
+    return op
+
+
+def operation_retry(*, operation, user=None, request=None):
+    """Staff: run a failed operation again from the step where it stopped."""
+    with transaction.atomic():
+        op = Operation.objects.select_for_update().get(pk=operation.pk)
+        if op.state != Operation.State.FAILED or op.kind == Operation.Kind.CREATE:
+            raise ValidationError(_("Only a failed operation other than a create can be retried."))
+        op.state = Operation.State.QUEUED
+        op.error = ""
+        op.attempts = 0
+        op.finished_at = None
+        op.save(update_fields=["state", "error", "attempts", "finished_at", "updated_at"])
+        engine.enqueue_on_commit(op.pk)
+        audit_record(action="operation.retry", tenant=op.tenant, request=request, actor=user, obj=op)
+    return op

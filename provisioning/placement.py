@@ -1,0 +1,112 @@
+"""Where a new server goes, which VMID and which IP it gets.
+
+All three run inside the create transaction with the cluster row locked, so concurrent orders
+queue here for a few milliseconds instead of colliding; the unique constraints on Server are the
+second line of defence.
+"""
+
+import ipaddress
+
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
+
+from .models import Drift, IPPool, Node, Server
+
+
+class PlacementError(Exception):
+    pass
+
+
+def node_allocations(cluster):
+    """Cores, memory and disk promised to live servers, per node id."""
+    rows = (
+        Server.objects.live()
+        .filter(cluster=cluster, node__isnull=False)
+        .values("node")
+        .annotate(cores=Sum("cores"), memory=Sum("memory_mb"), disk=Sum("disk_gb"), count=Count("id"))
+    )
+    return {r["node"]: r for r in rows}
+
+
+def _free(node, alloc, cluster):
+    used = alloc.get(node.pk, {"cores": 0, "memory": 0, "disk": 0})
+    return (
+        node.max_cores * float(cluster.cpu_overcommit) - used["cores"],
+        node.max_memory_mb * float(cluster.memory_overcommit) - used["memory"],
+        node.max_disk_gb - used["disk"],
+    )
+
+
+def choose_node(*, cluster, tenant, cores, memory_mb, disk_gb, exclude=()):
+    """The tenant's dedicated nodes first, else shared nodes; the one with most free memory."""
+    nodes = [n for n in cluster.nodes.all() if n.accepts_new_servers and n.pk not in exclude]
+    dedicated = [n for n in nodes if n.dedicated_tenant_id == tenant.pk]
+    shared = [n for n in nodes if n.dedicated_tenant_id is None]
+    alloc = node_allocations(cluster)
+    for candidates in (dedicated, shared):
+        fitting = []
+        for node in candidates:
+            free_cores, free_mem, free_disk = _free(node, alloc, cluster)
+            if free_cores >= cores and free_mem >= memory_mb and free_disk >= disk_gb:
+                fitting.append((free_mem, node.name, node))
+        if fitting:
+            return max(fitting, key=lambda f: (f[0], f[1]))[2]
+    if not nodes:
+        raise PlacementError(_("No node in cluster %(cluster)s accepts new servers right now.") % {"cluster": cluster})
+    best_mem = max(_free(n, alloc, cluster)[1] for n in nodes)
+    if best_mem < memory_mb:
+        raise PlacementError(
+            _("No node with %(need)s MiB free memory in cluster %(cluster)s (at most %(free)s MiB free).")
+            % {"need": memory_mb, "cluster": cluster, "free": int(max(best_mem, 0))}
+        )
+    raise PlacementError(
+        _("No node in cluster %(cluster)s has %(cores)s cores, %(mem)s MiB memory and %(disk)s GiB disk free.")
+        % {"cluster": cluster, "cores": cores, "mem": memory_mb, "disk": disk_gb}
+    )
+
+
+def allocate_vmid(cluster, skip=()):
+    """Lowest VMID in the cluster's range that no server holds and no foreign guest uses."""
+    taken = set(Server.objects.filter(cluster=cluster, vmid__isnull=False).values_list("vmid", flat=True))
+    taken |= set(
+        Drift.objects.filter(cluster=cluster, kind=Drift.Kind.UNKNOWN, resolved_at__isnull=True).values_list(
+            "vmid", flat=True
+        )
+    )
+    taken |= set(skip)
+    for vmid in range(cluster.vmid_min, cluster.vmid_max + 1):
+        if vmid not in taken:
+            return vmid
+    raise PlacementError(_("The VMID range of cluster %(cluster)s is exhausted.") % {"cluster": cluster})
+
+
+def allocate_ipv4(cluster, node):
+    """Lowest free address from the node's pool, else the cluster-wide pool; None if no pool."""
+    pools = list(IPPool.objects.filter(Q(node=node) | Q(node__isnull=True), cluster=cluster).order_by("node", "id"))
+    pools = [p for p in pools if p.version == 4]
+    if not pools:
+        return None, None
+    used = set(Server.objects.filter(cluster=cluster, ipv4__isnull=False).values_list("ipv4", flat=True))
+    for pool in sorted(pools, key=lambda p: p.node_id is None):
+        start, end = ipaddress.ip_address(pool.range_start), ipaddress.ip_address(pool.range_end)
+        addr = start
+        while addr <= end:
+            if str(addr) not in used and str(addr) != pool.gateway:
+                return str(addr), pool
+            addr += 1
+    raise PlacementError(_("No free IPv4 address left in the pools of cluster %(cluster)s.") % {"cluster": cluster})
+
+
+def pool_for(server):
+    """The pool an existing server's address came from (for gateway and prefix)."""
+    if not server.ipv4:
+        return None
+    addr = ipaddress.ip_address(server.ipv4)
+    for pool in IPPool.objects.filter(cluster=server.cluster):
+        if addr in ipaddress.ip_network(pool.network, strict=False):
+            return pool
+    return None
+
+
+def online_nodes(cluster):
+    return Node.objects.filter(cluster=cluster, status=Node.Status.ONLINE)

@@ -1,0 +1,194 @@
+"""The portal's only door to Proxmox VE: verbs in our words over proxmoxer.
+
+Everything Proxmox answers badly becomes one ProxmoxError carrying Proxmox's own message and
+whether trying again can help. Booleans go out as 0/1 and `sshkeys` percent-encoded, as the
+API insists (see shared/pve-api/FACTS.md sections 1 and 6).
+"""
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import requests
+from django.conf import settings
+from proxmoxer import ProxmoxAPI, ResourceException
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 15
+# Messages that describe a passing condition: another task holds the guest, a file lock timed
+# out, the API proxy could not reach a node, pveproxy was restarting.
+TRANSIENT_PATTERNS = re.compile(
+    r"got timeout|is locked|can't lock file|timeout|temporarily|try again|connection refused|"
+    r"no route to host|proxy handler|errors during connection establishment|too many",
+    re.IGNORECASE,
+)
+
+
+class ProxmoxError(Exception):
+    def __init__(self, message, *, status=None, retryable=False, errors=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.errors = errors or {}
+
+    def __str__(self):
+        return self.message
+
+
+def _split_address(api_url):
+    url = api_url if "://" in api_url else f"https://{api_url}"
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or 8006
+
+
+def _verify_for(cluster):
+    if not cluster.verify_tls:
+        return False
+    if not cluster.ca_cert.strip():
+        return True
+    digest = hashlib.sha256(cluster.ca_cert.encode()).hexdigest()[:16]
+    path = Path(settings.VAR_DIR) / "ca" / f"{digest}.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(cluster.ca_cert)
+    return str(path)
+
+
+def _wire(params):
+    """Proxmox takes booleans only as 0/1 and rejects keys it does not know, so drop None."""
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = int(value) if isinstance(value, bool) else value
+    return out
+
+
+def _translate(exc):
+    if isinstance(exc, ResourceException):
+        status = exc.status_code
+        message = (exc.content or exc.status_message or "").strip()
+        errors = exc.errors if isinstance(exc.errors, dict) else None
+        if errors:
+            message = f"{message}: " + "; ".join(f"{k}: {v}" for k, v in errors.items())
+        retryable = status >= 502 or (status == 500 and bool(TRANSIENT_PATTERNS.search(message)))
+        return ProxmoxError(message or f"HTTP {status}", status=status, retryable=retryable, errors=errors)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ProxmoxError(f"TLS verification failed: {exc}", retryable=False)
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return ProxmoxError("Proxmox is unreachable: connection failed or timed out", retryable=True)
+    return ProxmoxError(f"{exc.__class__.__name__}: {exc}", retryable=False)
+
+
+class PVE:
+    """One cluster's API. Cheap to build; proxmoxer keeps a requests session inside."""
+
+    def __init__(self, cluster):
+        host, port = _split_address(cluster.api_url)
+        user, _sep, token_name = cluster.token_id.partition("!")
+        self.cluster = cluster
+        self._api = ProxmoxAPI(
+            host,
+            port=port,
+            user=user,
+            token_name=token_name,
+            token_value=cluster.token_secret,
+            verify_ssl=_verify_for(cluster),
+            timeout=TIMEOUT,
+        )
+
+    def _call(self, method, path, **params):
+        try:
+            return getattr(self._api(path), method)(**_wire(params))
+        except Exception as exc:  # noqa: BLE001 - every failure is translated into one type
+            raise _translate(exc) from exc
+
+    # --- reading -------------------------------------------------------------------------
+    def version(self):
+        return self._call("get", "version")
+
+    def nodes(self):
+        return self._call("get", "nodes")
+
+    def resources(self):
+        return self._call("get", "cluster/resources")
+
+    def vmid_is_free(self, vmid):
+        try:
+            self._call("get", "cluster/nextid", vmid=vmid)
+            return True
+        except ProxmoxError as exc:
+            if exc.status == 400:
+                return False
+            raise
+
+    def guest_status(self, node, kind, vmid):
+        """status/current of a guest, or None when Proxmox has no such guest on that node."""
+        try:
+            return self._call("get", f"nodes/{node}/{kind}/{vmid}/status/current")
+        except ProxmoxError as exc:
+            if exc.status == 500 and "does not exist" in exc.message:
+                return None
+            raise
+
+    def task_status(self, node, upid):
+        return self._call("get", f"nodes/{node}/tasks/{upid}/status")
+
+    def task_log_tail(self, node, upid, lines=20):
+        entries = self._call("get", f"nodes/{node}/tasks/{upid}/log", start=0, limit=500)
+        return "\n".join(e.get("t", "") for e in entries[-lines:])
+
+    def rrddata(self, node, kind, vmid, timeframe="hour"):
+        return self._call("get", f"nodes/{node}/{kind}/{vmid}/rrddata", timeframe=timeframe)
+
+    # --- building -------------------------------------------------------------------------
+    def clone_vm(self, *, node, template_vmid, newid, name, target, storage):
+        return self._call(
+            "post",
+            f"nodes/{node}/qemu/{template_vmid}/clone",
+            newid=newid,
+            name=name,
+            target=target,
+            storage=storage,
+            full=True,
+        )
+
+    def configure_vm(self, *, node, vmid, ssh_keys=None, **config):
+        if ssh_keys:
+            # Proxmox wants the value itself percent-encoded (%20, not +); proxmoxer then
+            # form-encodes it once more, which the server undoes (FACTS.md section 6).
+            config["sshkeys"] = quote(ssh_keys, safe="")
+        return self._call("put", f"nodes/{node}/qemu/{vmid}/config", **config)
+
+    def configure_ct(self, *, node, vmid, **config):
+        return self._call("put", f"nodes/{node}/lxc/{vmid}/config", **config)
+
+    def create_ct(self, *, node, vmid, ostemplate, hostname, cores, memory, rootfs, net0, password, ssh_keys, pool=None):
+        return self._call(
+            "post",
+            f"nodes/{node}/lxc",
+            vmid=vmid,
+            ostemplate=ostemplate,
+            hostname=hostname,
+            cores=cores,
+            memory=memory,
+            rootfs=rootfs,
+            net0=net0,
+            password=password or None,
+            **{"ssh-public-keys": ssh_keys or None},
+            unprivileged=True,
+            pool=pool,
+        )
+
+    def resize_disk(self, *, node, kind, vmid, disk, size_gb):
+        return self._call("put", f"nodes/{node}/{kind}/{vmid}/resize", disk=disk, size=f"{size_gb}G")
+
+    def power(self, *, node, kind, vmid, action):
+        return self._call("post", f"nodes/{node}/{kind}/{vmid}/status/{action}")
+
+    def destroy(self, *, node, kind, vmid):
+        return self._call("delete", f"nodes/{node}/{kind}/{vmid}", purge=True, **{"destroy-unreferenced-disks": True})

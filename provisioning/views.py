@@ -1,0 +1,203 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tenants.access import get_for_tenant, tenant_required
+
+from . import actions
+from .forms import DeleteForm, ReinstallForm, RenameForm, ResizeForm, ServerCreateForm
+from .models import Operation, Server
+from .steps import step_label
+
+
+def add_errors(form, exc):
+    """Put an action's ValidationError on the fields it names (or on the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _servers(request):
+    return (
+        Server.objects.for_tenant(request.tenant)
+        .exclude(status=Server.Status.DELETED)
+        .select_related("node", "image")
+        .order_by("hostname")
+    )
+
+
+def _server(request, public_id):
+    return get_for_tenant(_servers(request), request.tenant, public_id=public_id)
+
+
+@tenant_required("view")
+def server_list(request):
+    servers = list(_servers(request))
+    active = {
+        op.server_id: op
+        for op in Operation.objects.for_tenant(request.tenant).filter(state__in=Operation.ACTIVE_STATES).order_by("-id")
+    }
+    for server in servers:
+        server.active_operation = active.get(server.pk)
+    return render(request, "provisioning/server_list.html", {"servers": servers})
+
+
+@tenant_required("operate")
+def server_create(request):
+    form = ServerCreateForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            server = actions.server_create(
+                tenant=request.tenant,
+                image=data["image"],
+                hostname=data["hostname"],
+                cores=data["cores"],
+                memory_mb=data["memory_mb"],
+                disk_gb=data["disk_gb"],
+                ssh_keys=data["ssh_keys"],
+                password=data["password"],
+                user=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("Your server %(name)s is being built.") % {"name": server.hostname})
+            return redirect("provisioning:server_detail", public_id=server.public_id)
+    return render(request, "provisioning/server_create.html", {"form": form})
+
+
+def _detail_context(request, server):
+    operations = list(server.operations.select_related("created_by").order_by("-id")[:20])
+    for op in operations:
+        op.step_label = step_label(op)
+    return {
+        "server": server,
+        "operations": operations,
+        "active": next((op for op in operations if op.is_active), None),
+        "can_operate": request.membership.can("operate"),
+    }
+
+
+@tenant_required("view")
+def server_detail(request, public_id):
+    server = _server(request, public_id)
+    context = _detail_context(request, server)
+    context.update(
+        resize_form=ResizeForm(initial={"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}),
+        rename_form=RenameForm(initial={"hostname": server.hostname}),
+        reinstall_form=ReinstallForm(server=server),
+        delete_form=DeleteForm(),
+    )
+    return render(request, "provisioning/server_detail.html", context)
+
+
+@tenant_required("view")
+def server_live(request, public_id):
+    """The status and operations block, polled by HTMX while something is going on."""
+    server = _server(request, public_id)
+    return render(request, "provisioning/_server_live.html", _detail_context(request, server))
+
+
+def _run_form_action(request, server, form, call, success):
+    if form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, success)
+            return None
+    for error in form.non_field_errors():
+        messages.error(request, error)
+    for field in form:
+        for error in field.errors:
+            messages.error(request, f"{field.label}: {error}")
+    return None
+
+
+@require_POST
+@tenant_required("operate")
+def server_power(request, public_id, action):
+    server = _server(request, public_id)
+    if action not in actions.POWER_RULES:
+        raise Http404
+    try:
+        actions.server_power(server=server, action=action, user=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Done: the request was handed to Proxmox."))
+    return redirect("provisioning:server_detail", public_id=server.public_id)
+
+
+@require_POST
+@tenant_required("operate")
+def server_resize(request, public_id):
+    server = _server(request, public_id)
+    form = ResizeForm(request.POST)
+    _run_form_action(
+        request,
+        server,
+        form,
+        lambda d: actions.server_resize(server=server, user=request.user, request=request, **d),
+        _("The server is being resized."),
+    )
+    return redirect("provisioning:server_detail", public_id=server.public_id)
+
+
+@require_POST
+@tenant_required("operate")
+def server_rename(request, public_id):
+    server = _server(request, public_id)
+    form = RenameForm(request.POST)
+    _run_form_action(
+        request,
+        server,
+        form,
+        lambda d: actions.server_rename(server=server, hostname=d["hostname"], user=request.user, request=request),
+        _("The server is being renamed."),
+    )
+    return redirect("provisioning:server_detail", public_id=server.public_id)
+
+
+@require_POST
+@tenant_required("operate")
+def server_reinstall(request, public_id):
+    server = _server(request, public_id)
+    form = ReinstallForm(request.POST, server=server)
+    _run_form_action(
+        request,
+        server,
+        form,
+        lambda d: actions.server_reinstall(
+            server=server, image=d["image"], password=d["password"], user=request.user, request=request
+        ),
+        _("The server is being reinstalled."),
+    )
+    return redirect("provisioning:server_detail", public_id=server.public_id)
+
+
+@require_POST
+@tenant_required("operate")
+def server_delete(request, public_id):
+    server = _server(request, public_id)
+    form = DeleteForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.server_delete(
+                server=server, confirm_hostname=form.cleaned_data["confirm_hostname"], user=request.user, request=request
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("provisioning:server_detail", public_id=server.public_id)
+        messages.success(request, _("%(name)s is being deleted.") % {"name": server.hostname})
+        return redirect("provisioning:server_list")
+    messages.error(request, _("Type the server's hostname to confirm."))
+    return redirect("provisioning:server_detail", public_id=server.public_id)

@@ -1,0 +1,106 @@
+"""Real parts: pvesim over HTTPS, PostgreSQL, and a Celery worker consuming from Redis."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from portal.celery import app as celery_app
+from provisioning.models import Cluster, Image, IPPool, Operation
+from provisioning.reconcile import reconcile_cluster
+from pvesim import Simulator
+
+DEBIAN_CT = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+
+
+@pytest.fixture(scope="session")
+def sim():
+    simulator = Simulator(scenario="demo", time_scale=0.0, schema_path=os.environ.get("PVESIM_SCHEMA") or None)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def pve(sim):
+    """A fresh simulated cluster for each test."""
+    sim.reset()
+    sim.set_time_scale(0.0)
+    yield sim
+    sim.clear_faults()
+
+
+def make_cluster(sim, name="Test"):
+    cluster = Cluster(
+        name=name,
+        api_url=f"127.0.0.1:{sim.port}",
+        token_id=sim.token_id,
+        ca_cert=Path(sim.ca_cert_path).read_text(),
+    )
+    cluster.token_secret = sim.token_secret
+    cluster.save()
+    reconcile_cluster(cluster)
+    IPPool.objects.create(
+        cluster=cluster,
+        name="public",
+        network="192.0.2.0/24",
+        gateway="192.0.2.1",
+        range_start="192.0.2.10",
+        range_end="192.0.2.250",
+    )
+    return cluster
+
+
+@pytest.fixture
+def cluster(transactional_db, pve):
+    return make_cluster(pve)
+
+
+@pytest.fixture
+def vm_image(cluster):
+    return Image.objects.create(
+        cluster=cluster,
+        name="Debian 12",
+        kind=Image.Kind.QEMU,
+        template_vmid=9000,
+        template_node="pve",
+        os_family="debian",
+        default_user="debian",
+        cloud_init=True,
+        min_disk_gb=4,
+    )
+
+
+@pytest.fixture
+def ct_image(cluster):
+    return Image.objects.create(
+        cluster=cluster, name="Debian 12 (container)", kind=Image.Kind.LXC, volid=DEBIAN_CT, min_disk_gb=2
+    )
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker (threads) consuming from the test Redis."""
+    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20) as w:
+        yield w
+
+
+def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def wait_done(op, timeout=30):
+    def finished():
+        op.refresh_from_db()
+        return op.state in (Operation.State.SUCCEEDED, Operation.State.FAILED)
+
+    wait_for(finished, timeout=timeout, message=f"operation {op.kind} to finish")
+    return op
