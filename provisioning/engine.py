@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -106,6 +106,10 @@ def run(op_id):
         _finish(op, steps)
     except ProxmoxError as exc:
         _handle_error(op, steps, exc)
+    except OperationalError as exc:
+        # The database hiccuped (locked SQLite, PostgreSQL failover): try again, fail nothing.
+        log.warning("operation %s: database error %s, retrying", op.pk, exc)
+        _park(op, 2 + random.random())
     except Exception as exc:  # noqa: BLE001 - a bug must fail the row, not leave it running
         log.exception("operation %s crashed", op.pk)
         _fail(op, steps, f"{exc.__class__.__name__}: {exc}")

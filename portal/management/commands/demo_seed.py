@@ -1,0 +1,113 @@
+"""Demo data: the concept's sample customer, JIKU staff, and a cluster pointing at pvesim.
+
+Idempotent: `make demo` runs it on every start. Whatever the portal can do shows up here.
+"""
+
+import os
+from pathlib import Path
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from provisioning import actions
+from provisioning.models import Cluster, Image, IPPool, Node, Server
+from provisioning.reconcile import reconcile_cluster
+from tenants.models import Membership, Role, SSHKey, Tenant
+
+PASSWORD = "demo-passwort-2026"
+DEMO_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGQ7Y0Jf0YpD0cF0t8P2wUq1b0r9y0dDqk7pZ1mXh2nB demo@musterfirma"
+USERS = [
+    ("kunde@demo.jiku", "Kunde (Inhaber)", {}),
+    ("mitarbeiter@demo.jiku", "Mitarbeiter", {}),
+    ("admin@demo.jiku", "JIKU Admin", {"is_staff": True, "is_superuser": True}),
+    ("vertrieb@demo.jiku", "JIKU Vertrieb", {"is_staff": True}),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (sample customer, staff, simulator cluster)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--pve", default=os.environ.get("DEMO_PVE", "127.0.0.1:8006"))
+        parser.add_argument("--token", default=os.environ.get("DEMO_PVE_TOKEN", ""))
+        parser.add_argument("--ca", default=os.environ.get("DEMO_PVE_CA", ""))
+
+    def handle(self, *args, pve, token, ca, **options):
+        users = {email: self._user(email, name, extra) for email, name, extra in USERS}
+        tenant = self._tenant("Musterfirma GmbH", "musterfirma", users["kunde@demo.jiku"])
+        Membership.objects.get_or_create(tenant=tenant, user=users["mitarbeiter@demo.jiku"], defaults={"role": Role.MEMBER})
+        other = self._tenant("Beispiel KG", "beispiel", None)
+        key, _ = SSHKey.objects.get_or_create(
+            tenant=tenant,
+            fingerprint="SHA256:demo",
+            defaults={"name": "demo@musterfirma", "key_type": "ssh-ed25519", "public_key": DEMO_KEY},
+        )
+        if not token:
+            self.stdout.write("No simulator token given: skipping the cluster.")
+            return
+        cluster = self._cluster(pve, token, ca)
+        stats = reconcile_cluster(cluster)
+        if "error" in stats:
+            self.stderr.write(f"Could not reach the simulator: {stats['error']}")
+            return
+        # The sample customer's rented VDS is node `pve` (concept 4.8.2); the others are JIKU's shared nodes.
+        Node.objects.filter(cluster=cluster, name="pve").update(
+            dedicated_tenant=tenant, kind=Node.Kind.VDS, provider=Node.Provider.HOSTER, provider_name="VDS-Provider", nested=True
+        )
+        images = self._images(cluster)
+        self._server(tenant, images["ct-debian"], "nextcloud", 2, 4096, 32, key)
+        self._server(tenant, images["vm-debian"], "crm", 4, 8192, 80, key)
+        self._server(other, images["ct-ubuntu"], "intranet", 1, 1024, 10, None)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _user(self, email, name, extra):
+        user, created = get_user_model().objects.get_or_create(
+            email=email, defaults={"username": email.split("@")[0], "first_name": name, **extra}
+        )
+        if created:
+            user.set_password(PASSWORD)
+            user.save()
+        EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+        return user
+
+    def _tenant(self, name, slug, owner):
+        tenant, _ = Tenant.objects.get_or_create(slug=slug, defaults={"name": name, "billing_address": "Musterstraße 5\n12345 Musterstadt"})
+        if owner is not None:
+            Membership.objects.get_or_create(tenant=tenant, user=owner, defaults={"role": Role.OWNER})
+        return tenant
+
+    def _cluster(self, pve, token, ca):
+        token_id, _, secret = token.rpartition("=")
+        cluster, _ = Cluster.objects.get_or_create(name="JIKU Frankfurt", defaults={"api_url": pve, "token_id": token_id})
+        cluster.api_url, cluster.token_id = pve, token_id
+        cluster.token_secret = secret
+        cluster.ca_cert = Path(ca).read_text() if ca else ""
+        cluster.verify_tls = True
+        cluster.save()
+        IPPool.objects.get_or_create(
+            cluster=cluster,
+            name="public",
+            defaults={"network": "192.0.2.0/24", "gateway": "192.0.2.1", "range_start": "192.0.2.10", "range_end": "192.0.2.250"},
+        )
+        return cluster
+
+    def _images(self, cluster):
+        specs = {
+            "vm-debian": dict(name="Debian 12", kind="qemu", template_vmid=9000, template_node="pve", default_user="debian", cloud_init=True, min_disk_gb=4, os_family="debian"),
+            "vm-ubuntu": dict(name="Ubuntu 24.04 LTS", kind="qemu", template_vmid=9001, template_node="pve", default_user="ubuntu", cloud_init=True, min_disk_gb=4, os_family="ubuntu"),
+            "ct-debian": dict(name="Debian 12 (Container)", kind="lxc", volid="local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", min_disk_gb=2, os_family="debian"),
+            "ct-ubuntu": dict(name="Ubuntu 24.04 (Container)", kind="lxc", volid="local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst", min_disk_gb=2, os_family="ubuntu"),
+            "ct-alma": dict(name="AlmaLinux 9 (Container)", kind="lxc", volid="local:vztmpl/almalinux-9-default_20240911_amd64.tar.xz", min_disk_gb=2, os_family="alma"),
+        }
+        return {key: Image.objects.update_or_create(cluster=cluster, name=spec["name"], defaults=spec)[0] for key, spec in specs.items()}
+
+    def _server(self, tenant, image, hostname, cores, memory_mb, disk_gb, key):
+        if Server.objects.for_tenant(tenant).live().filter(hostname=hostname).exists():
+            return
+        with transaction.atomic():
+            actions.server_create(
+                tenant=tenant, image=image, hostname=hostname, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb,
+                ssh_keys=[key] if key else [], password="" if key else "demo-server-pw",
+            )

@@ -1,0 +1,93 @@
+"""Server pages: tenant isolation, roles, form errors at the field, live progress from the DB."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from provisioning import actions
+from provisioning.models import Server
+
+from .conftest import wait_done
+
+
+def server_urls(server):
+    pid = server.public_id
+    return [
+        ("get", reverse("provisioning:server_detail", args=[pid])),
+        ("get", reverse("provisioning:server_live", args=[pid])),
+        ("post", reverse("provisioning:server_power", args=[pid, "stop"])),
+        ("post", reverse("provisioning:server_resize", args=[pid])),
+        ("post", reverse("provisioning:server_rename", args=[pid])),
+        ("post", reverse("provisioning:server_reinstall", args=[pid])),
+        ("post", reverse("provisioning:server_delete", args=[pid])),
+    ]
+
+
+@pytest.fixture
+def alice_server(tenant_a, ct_image):
+    return actions.server_create(tenant=tenant_a, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8, password="long-enough")
+
+
+def test_other_tenants_get_404_for_every_server_url(alice_server, charlie_client):
+    for method, url in server_urls(alice_server):
+        response = getattr(charlie_client, method)(url, {"confirm_hostname": "web-01", "hostname": "x", "cores": 1, "memory_mb": 512, "disk_gb": 9})
+        assert response.status_code == 404, url
+    alice_server.refresh_from_db()
+    assert alice_server.status == Server.Status.BUILDING and alice_server.operations.count() == 1
+
+
+def test_a_viewer_sees_but_cannot_change(alice_server, bob, bob_client):
+    bob.memberships.update(role="viewer")
+    assert bob_client.get(reverse("provisioning:server_detail", args=[alice_server.public_id])).status_code == 200
+    for method, url in server_urls(alice_server):
+        if method == "post":
+            assert bob_client.post(url, {"confirm_hostname": "web-01"}).status_code == 403, url
+    assert bob_client.get(reverse("provisioning:server_create")).status_code == 403
+
+
+def test_the_order_form_shows_errors_at_the_field_and_creates_nothing(alice_client, tenant_a, vm_image):
+    tenant_a.max_memory_mb = 4096
+    tenant_a.save()
+    response = alice_client.post(
+        reverse("provisioning:server_create"),
+        {"image": vm_image.pk, "hostname": "Bad_Name", "cores": 1, "memory_mb": 8192, "disk_gb": 10, "password": "long-enough"},
+    )
+    assert response.status_code == 200
+    assert "hostname" in response.context["form"].errors
+    response = alice_client.post(
+        reverse("provisioning:server_create"),
+        {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_mb": 8192, "disk_gb": 10, "password": "long-enough"},
+    )
+    assert response.context["form"].errors["memory_mb"] == ["Your tenant may use 4096 MiB memory; this would make 8192."]
+    assert Server.objects.count() == 0
+
+
+def test_the_order_form_builds_a_server_and_the_page_follows_it(alice_client, vm_image, worker):
+    response = alice_client.post(
+        reverse("provisioning:server_create"),
+        {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_mb": 1024, "disk_gb": 10, "password": "long-enough"},
+    )
+    server = Server.objects.get()
+    assert response.status_code == 302 and str(server.public_id) in response["Location"]
+    live = alice_client.get(reverse("provisioning:server_live", args=[server.public_id]))
+    assert live.status_code == 200
+    wait_done(server.operations.get())
+    live = alice_client.get(reverse("provisioning:server_live", args=[server.public_id])).content.decode()
+    assert "ssh debian@192.0.2.10" in live
+    assert "hx-trigger" not in live, "polling stops once nothing is going on"
+
+
+def test_the_server_list_uses_a_constant_number_of_queries(alice_client, tenant_a, ct_image):
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice_client.get(reverse("provisioning:server_list")).status_code == 200
+        return len(ctx)
+
+    Server.objects.create(tenant=tenant_a, cluster=ct_image.cluster, kind="lxc", hostname="s0", cores=1, memory_mb=512, disk_gb=8, image=ct_image)
+    few = queries()
+    Server.objects.bulk_create(
+        Server(tenant=tenant_a, cluster=ct_image.cluster, kind="lxc", hostname=f"s{i}", cores=1, memory_mb=512, disk_gb=8, image=ct_image)
+        for i in range(1, 60)
+    )
+    assert queries() == few
