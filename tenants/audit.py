@@ -1,14 +1,33 @@
 """One function writes the audit trail, for customers, staff, the API and the system alike."""
 
+import ipaddress
+
 from .models import AuditEvent
 
 
 def client_ip(request):
     if request is None:
         return None
-    # Behind the production proxy the client address is the first X-Forwarded-For entry.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    # Only our own reverse proxy (a private or loopback peer) is believed, and only the entry it
+    # appended itself: the rightmost. Entries further left come from the client and can be forged.
+    if forwarded and remote and _is_internal(remote):
+        candidate = forwarded[-1]
+        return candidate if _is_ip(candidate) else remote
+    return remote
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_internal(value):
+    return _is_ip(value) and (ipaddress.ip_address(value).is_private or ipaddress.ip_address(value).is_loopback)
 
 
 def audit_record(*, action, tenant=None, request=None, actor=None, obj=None, via=None, details=None, actor_label=""):

@@ -1,0 +1,236 @@
+"""Every write in the tenants app: keyword-only functions that check the rules, write, and audit.
+
+Business rules raise ValidationError (keyed by form field where one fits) so views can show them
+at the field; a role too low raises PermissionDenied (403), whatever the view already checked.
+"""
+
+import secrets
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .audit import audit_record
+from .models import Invitation, Membership, Role, SSHKey, Tenant
+from .sshkeys import parse_public_key
+
+
+def _membership_of(tenant, user, permission):
+    membership = Membership.objects.filter(tenant=tenant, user=user).first() if user else None
+    if membership is None or not membership.can(permission):
+        raise PermissionDenied
+    return membership
+
+
+def _owner_ids(tenant):
+    # Locked so two owners demoting each other at once cannot leave the tenant without one.
+    return list(
+        Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER).values_list("pk", flat=True)
+    )
+
+
+def _unique_slug(name):
+    base = slugify(name)[:50].strip("-") or "tenant"
+    slug, n = base, 1
+    while Tenant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def tenant_create(*, name, owner, request=None):
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                tenant = Tenant.objects.create(name=name, slug=_unique_slug(name))
+                Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+                audit_record(action="tenant.created", tenant=tenant, request=request, actor=owner, obj=tenant)
+                return tenant
+        except IntegrityError:
+            continue  # another sign-up took the same slug between the check and the insert
+    raise ValidationError({"name": _("Please choose a different name.")})
+
+
+def tenant_update(*, tenant, by, request, name, billing_address, vat_id, require_mfa):
+    with transaction.atomic():
+        _membership_of(tenant, by, "manage_tenant")
+        new = {"name": name, "billing_address": billing_address, "vat_id": vat_id, "require_mfa": require_mfa}
+        changed = {field: value for field, value in new.items() if getattr(tenant, field) != value}
+        for field, value in changed.items():
+            setattr(tenant, field, value)
+        if changed:
+            tenant.save(update_fields=list(changed))
+            audit_record(
+                action="tenant.updated", tenant=tenant, request=request, actor=by, obj=tenant,
+                details={"changed": sorted(changed)},
+            )
+    return tenant
+
+
+def _check_role_grant(actor_membership, role):
+    """Only owners hand out or take away ownership; admins manage everyone else."""
+    if role == Role.OWNER and actor_membership.role != Role.OWNER:
+        raise ValidationError({"role": _("Only owners can make someone an owner.")})
+
+
+def invitation_create(*, tenant, email, role, invited_by, request):
+    email = email.strip().lower()
+    with transaction.atomic():
+        actor = _membership_of(tenant, invited_by, "manage_team")
+        _check_role_grant(actor, role)
+        if Membership.objects.filter(tenant=tenant, user__emailaddress__email__iexact=email).exists() or (
+            Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists()
+        ):
+            raise ValidationError({"email": _("%(email)s is already a member of this tenant.") % {"email": email}})
+        pending = Invitation.objects.select_for_update().filter(tenant=tenant, email=email, accepted_at__isnull=True)
+        for old in pending:
+            if not old.is_expired:
+                raise ValidationError(
+                    {"email": _("%(email)s already has an open invitation. Revoke it first to send a new one.")
+                     % {"email": email}}
+                )
+            old.delete()  # an expired invitation only blocks the unique constraint
+        invitation = Invitation.objects.create(
+            tenant=tenant, email=email, role=role, invited_by=invited_by, token=secrets.token_urlsafe(32)
+        )
+        audit_record(
+            action="invitation.created", tenant=tenant, request=request, actor=invited_by, obj=invitation,
+            details={"email": email, "role": role},
+        )
+    _send_invitation(invitation, request)
+    return invitation
+
+
+def _send_invitation(invitation, request):
+    path = reverse("tenants:invitation_accept", args=[invitation.token])
+    url = request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
+    context = {"invitation": invitation, "url": url, "inviter": invitation.invited_by}
+    subject = render_to_string("tenants/email/invitation_subject.txt", context).strip()
+    body = render_to_string("tenants/email/invitation_message.txt", context)
+    send_mail(subject, body, None, [invitation.email])
+
+
+def invitation_revoke(*, invitation, by, request):
+    with transaction.atomic():
+        _membership_of(invitation.tenant, by, "manage_team")
+        if invitation.accepted_at is not None:
+            raise ValidationError(_("This invitation has already been accepted."))
+        audit_record(
+            action="invitation.revoked", tenant=invitation.tenant, request=request, actor=by, obj=invitation,
+            details={"email": invitation.email},
+        )
+        invitation.delete()
+
+
+def invitation_accept(*, invitation, user, request):
+    """Makes `user` a member; the invitation must be open and addressed to a verified e-mail of theirs."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise ValidationError(_("This invitation has already been used."), code="accepted")
+        if invitation.is_expired:
+            raise ValidationError(
+                _("This invitation has expired. Please ask for a new one."), code="expired"
+            )
+        if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
+            raise ValidationError(
+                _("This invitation was sent to %(email)s. Sign in with that address (and verify it) to accept it.")
+                % {"email": invitation.email},
+                code="email_mismatch",
+            )
+        membership, created = Membership.objects.get_or_create(
+            tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        audit_record(
+            action="invitation.accepted", tenant=invitation.tenant, request=request, actor=user, obj=membership,
+            details={"email": invitation.email, "role": membership.role, "new_member": created},
+        )
+    return membership
+
+
+def membership_set_role(*, membership, role, by, request):
+    with transaction.atomic():
+        actor = _membership_of(membership.tenant, by, "manage_team")
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if role == membership.role:
+            return membership
+        _check_role_grant(actor, role)
+        if membership.role == Role.OWNER:
+            if actor.role != Role.OWNER:
+                raise ValidationError({"role": _("Only owners can change an owner's role.")})
+            if _owner_ids(membership.tenant) == [membership.pk]:
+                raise ValidationError({"role": _("The last owner cannot be demoted. Make someone else owner first.")})
+        old = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(
+            action="membership.role_changed", tenant=membership.tenant, request=request, actor=by, obj=membership,
+            details={"user": membership.user.email, "from": old, "to": role},
+        )
+    return membership
+
+
+def membership_remove(*, membership, by, request):
+    """Removes a member; a member removing themselves is leaving, which every role may do."""
+    with transaction.atomic():
+        leaving = membership.user_id == by.pk
+        actor = membership if leaving else _membership_of(membership.tenant, by, "manage_team")
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.role == Role.OWNER:
+            if not leaving and actor.role != Role.OWNER:
+                raise ValidationError(_("Only owners can remove an owner."))
+            if _owner_ids(membership.tenant) == [membership.pk]:
+                raise ValidationError(_("The last owner cannot leave or be removed. Make someone else owner first."))
+        audit_record(
+            action="membership.left" if leaving else "membership.removed", tenant=membership.tenant,
+            request=request, actor=by, obj=membership, details={"user": membership.user.email, "role": membership.role},
+        )
+        membership.delete()
+
+
+def ssh_key_add(*, tenant, user, name, public_key, request):
+    with transaction.atomic():
+        _membership_of(tenant, user, "operate")
+        try:
+            key = parse_public_key(public_key)
+        except ValidationError as exc:
+            raise ValidationError({"public_key": exc}) from None
+        existing = SSHKey.objects.filter(tenant=tenant, fingerprint=key.fingerprint).first()
+        if existing is not None:
+            raise ValidationError(
+                {"public_key": _("This key is already stored as '%(name)s'.") % {"name": existing.name}}
+            )
+        name = (name or key.comment).strip()[:100]
+        if not name:
+            raise ValidationError({"name": _("The key has no comment; please give it a name.")})
+        ssh_key = SSHKey.objects.create(
+            tenant=tenant, user=user, name=name, key_type=key.key_type, public_key=key.openssh,
+            fingerprint=key.fingerprint,
+        )
+        audit_record(
+            action="ssh_key.added", tenant=tenant, request=request, actor=user, obj=ssh_key,
+            details={"fingerprint": key.fingerprint},
+        )
+    return ssh_key
+
+
+def ssh_key_delete(*, key, by, request):
+    """Members delete their own keys; team managers delete any key of the tenant."""
+    with transaction.atomic():
+        actor = _membership_of(key.tenant, by, "operate")
+        if key.user_id != by.pk and not actor.can("manage_team"):
+            raise PermissionDenied
+        audit_record(
+            action="ssh_key.deleted", tenant=key.tenant, request=request, actor=by, obj=key,
+            details={"fingerprint": key.fingerprint},
+        )
+        key.delete()
