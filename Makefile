@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 messages: $(STAMP)
-	$(VENV)/bin/python manage.py makemessages -l de -l en --ignore=.venv --ignore=var --ignore=pvesim --no-obsolete
+	$(VENV)/bin/python manage.py makemessages -l de -l en --ignore=.venv --ignore=var --ignore=pvesim --ignore=tests --ignore=bench --no-obsolete
 	$(VENV)/bin/python manage.py compilemessages --ignore=.venv
 
 clean:

@@ -189,12 +189,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "JIKU Cloud <noreply@l
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -205,7 +206,8 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Provisioning knobs (see provisioning/README in the main README).
 PROVISIONING_MAX_TASKS_PER_NODE = int(os.environ.get("PROVISIONING_MAX_TASKS_PER_NODE", "4"))
-PROVISIONING_POLL_INTERVAL = float(os.environ.get("PROVISIONING_POLL_INTERVAL", "1.0"))
+# Status polls are cheap GETs; polling often keeps the portal's overhead over Proxmox's own task time small.
+PROVISIONING_POLL_INTERVAL = float(os.environ.get("PROVISIONING_POLL_INTERVAL", "0.25"))
 PROVISIONING_STALL_SECONDS = int(os.environ.get("PROVISIONING_STALL_SECONDS", "120"))
 # How long a worker may go silent on an operation before the sweep hands it to another worker.
 PROVISIONING_LEASE_SECONDS = int(os.environ.get("PROVISIONING_LEASE_SECONDS", "90"))

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 40  # with backoff capped at 60 s: about half an hour of Proxmox being away
 INLINE_WAIT_SECONDS = 20  # longer tasks are polled again later instead of pinning the worker
+PARKED_POLL_SECONDS = 3
 
 
 def lease_seconds():
@@ -124,8 +125,8 @@ def _advance(ctx, steps, deadline):
         status = ctx.pve.task_status(op.upid_node, op.upid)
         if status.get("status") == "running":
             if time.monotonic() > deadline:
-                return Yield(settings.PROVISIONING_POLL_INTERVAL)
-            time.sleep(min(settings.PROVISIONING_POLL_INTERVAL, 0.5))
+                return Yield(PARKED_POLL_SECONDS)
+            time.sleep(settings.PROVISIONING_POLL_INTERVAL)
             _save(op)
             return None
         exitstatus = status.get("exitstatus", "")

@@ -1,0 +1,195 @@
+"""`make bench`: figures for the provisioning engine against pvesim, real PostgreSQL, Redis, Celery.
+
+Prints a table and writes bench/results.json. Benchmarks measure; they assert nothing.
+"""
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from celery.contrib.testing.worker import start_worker  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from proxmoxer import ProxmoxAPI  # noqa: E402
+
+from portal.celery import app as celery_app  # noqa: E402
+from provisioning import actions  # noqa: E402
+from provisioning.models import Cluster, Image, IPPool, Operation, Server  # noqa: E402
+from provisioning.reconcile import reconcile_cluster  # noqa: E402
+from pvesim import Simulator  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+
+POLL = "GET /nodes/{node}/tasks/{upid}/status"
+CT_TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+
+
+def reset_db():
+    Operation.objects.all().delete()
+    Server.objects.all().delete()
+    Image.objects.all().delete()
+    IPPool.objects.all().delete()
+    Cluster.objects.all().delete()
+    Tenant.objects.all().delete()
+
+
+def setup_cluster(sim, name="Bench"):
+    cluster = Cluster(name=name, api_url=f"127.0.0.1:{sim.port}", token_id=sim.token_id, ca_cert=Path(sim.ca_cert_path).read_text())
+    cluster.token_secret = sim.token_secret
+    cluster.vmid_max = 999999
+    cluster.save()
+    reconcile_cluster(cluster)
+    IPPool.objects.create(cluster=cluster, name="p", network="10.99.0.0/16", gateway="10.99.0.1", range_start="10.99.0.10", range_end="10.99.250.250")
+    vm = Image.objects.create(cluster=cluster, name="Debian 12", kind="qemu", template_vmid=9000, template_node="pve", default_user="debian", cloud_init=True)
+    ct = Image.objects.create(cluster=cluster, name="Debian 12 CT", kind="lxc", volid=CT_TEMPLATE, min_disk_gb=2)
+    return cluster, vm, ct
+
+
+def wait(op, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        op.refresh_from_db()
+        if op.state in ("succeeded", "failed"):
+            return op
+        time.sleep(0.02)
+    raise RuntimeError("operation did not finish")
+
+
+def create(tenant, image, hostname):
+    server = actions.server_create(tenant=tenant, image=image, hostname=hostname, cores=1, memory_mb=1024, disk_gb=10, password="bench-password")
+    op = wait(server.operations.get())
+    assert op.state == "succeeded", op.error
+    return server
+
+
+def bench_pve_calls(sim):
+    results = {}
+    for kind in ("qemu", "lxc"):
+        sim.reset()
+        reset_db()
+        _cluster, vm, ct = setup_cluster(sim)
+        tenant = Tenant.objects.create(name="B", slug="b", max_servers=100, max_cores=100, max_memory_mb=10**6, max_disk_gb=10**5)
+        before = sim.request_counts()
+        create(tenant, vm if kind == "qemu" else ct, f"calls-{kind}")
+        after = sim.request_counts()
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+        polls = delta.pop(POLL, 0)
+        results[f"create_{kind}"] = {"calls": sum(delta.values()), "status_polls": polls, "by_endpoint": delta}
+    return results
+
+
+def direct_build(sim, kind):
+    """The same Proxmox steps driven straight through proxmoxer with a tight poll: the ideal."""
+    api = ProxmoxAPI("127.0.0.1", port=sim.port, user="root@pam", token_name="portal", token_value=sim.token_secret, verify_ssl=sim.ca_cert_path)
+
+    def done(upid):
+        node = upid.split(":")[1]
+        while api.nodes(node).tasks(upid).status.get()["status"] == "running":
+            time.sleep(0.02)
+
+    start = time.monotonic()
+    if kind == "qemu":
+        done(api.nodes("pve").qemu(9000).clone.post(newid=500, name="direct", target="pve2", storage="local-lvm", full=1))
+        api.nodes("pve2").qemu(500).config.put(cores=1, memory=1024, ciuser="debian", ipconfig0="ip=10.99.0.9/16,gw=10.99.0.1")
+        done(api.nodes("pve2").qemu(500).resize.put(disk="scsi0", size="10G"))
+        done(api.nodes("pve2").qemu(500).status.start.post())
+    else:
+        done(api.nodes("pve2").lxc.post(vmid=501, ostemplate=CT_TEMPLATE, hostname="direct", cores=1, memory=1024, rootfs="local-lvm:10", net0="name=eth0,bridge=vmbr0,ip=10.99.0.8/16,gw=10.99.0.1", unprivileged=1))
+        done(api.nodes("pve2").lxc(501).status.start.post())
+    return time.monotonic() - start
+
+
+def bench_create_overhead(sim, repeats=3):
+    sim.set_time_scale(1.0)
+    results = {}
+    for kind in ("qemu", "lxc"):
+        portal, ideal = [], []
+        for i in range(repeats):
+            sim.reset()
+            sim.set_time_scale(1.0)
+            ideal.append(direct_build(sim, kind))
+            sim.reset()
+            sim.set_time_scale(1.0)
+            reset_db()
+            _cluster, vm, ct = setup_cluster(sim)
+            tenant = Tenant.objects.create(name="B", slug="b", max_servers=100, max_cores=100, max_memory_mb=10**6, max_disk_gb=10**5)
+            start = time.monotonic()
+            create(tenant, vm if kind == "qemu" else ct, f"over-{kind}-{i}")
+            portal.append(time.monotonic() - start)
+        p, d = sorted(portal)[len(portal) // 2], sorted(ideal)[len(ideal) // 2]
+        results[f"create_{kind}"] = {"portal_s": round(p, 3), "simulator_s": round(d, 3), "ratio": round(p / d, 3)}
+    sim.set_time_scale(0.0)
+    return results
+
+
+def bench_reconcile(sizes=((50, 1000), (50, 10000))):
+    results = {}
+    for nodes, guests in sizes:
+        with Simulator(scenario=f"bulk:{nodes}:{guests}", time_scale=0) as sim:
+            reset_db()
+            cluster = Cluster(name="Bulk", api_url=f"127.0.0.1:{sim.port}", token_id=sim.token_id, ca_cert=Path(sim.ca_cert_path).read_text(), vmid_max=999999)
+            cluster.token_secret = sim.token_secret
+            cluster.save()
+            reconcile_cluster(cluster)
+            tenant = Tenant.objects.create(name="Bulk", slug="bulk")
+            node_ids = {n.name: n.pk for n in cluster.nodes.all()}
+            Server.objects.bulk_create(
+                [
+                    Server(tenant=tenant, cluster=cluster, node_id=node_ids[g["node"]], kind=g["type"], hostname=f"g{g['vmid']}", vmid=g["vmid"], cores=1, memory_mb=512, disk_gb=8, status="stopped")
+                    for g in sim.state()["guests"]
+                ],
+                batch_size=2000,
+            )
+            before = sum(sim.request_counts().values())
+            start = time.monotonic()
+            stats = reconcile_cluster(cluster)
+            elapsed = time.monotonic() - start
+            calls = sum(sim.request_counts().values()) - before
+            results[f"{guests}_guests"] = {
+                "nodes": nodes,
+                "guests": stats["guests"],
+                "proxmox_calls": calls,
+                "seconds": round(elapsed, 3),
+                "ms_per_guest": round(1000 * elapsed / max(stats["guests"], 1), 4),
+            }
+    small, large = results["1000_guests"], results["10000_guests"]
+    results["ratio_10k_to_1k"] = round(large["seconds"] / small["seconds"], 2)
+    return results
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(), "database": django.db.connection.vendor}
+    out = []
+    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30):
+        with Simulator(scenario="demo", time_scale=0.0, schema_path=os.environ.get("PVESIM_SCHEMA")) as sim:
+            out.append({"name": "pve_calls", "parameters": {"time_scale": 0}, "figures": bench_pve_calls(sim)})
+            out.append({"name": "create_overhead", "parameters": {"time_scale": 1.0, "repeats": 3, "statistic": "median"}, "figures": bench_create_overhead(sim)})
+    out.append({"name": "reconcile", "parameters": {"nodes": 50}, "figures": bench_reconcile()})
+    for entry in out:
+        entry["machine"] = machine
+    (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2) + "\n")
+    print_table(out)
+
+
+def print_table(out):
+    print(f"\n{'benchmark':<18} {'case':<16} figures")
+    print("-" * 90)
+    for entry in out:
+        for case, figures in entry["figures"].items():
+            shown = {k: v for k, v in figures.items() if k != "by_endpoint"} if isinstance(figures, dict) else figures
+            print(f"{entry['name']:<18} {case:<16} {shown}")
+    print("\nwritten to bench/results.json")
+
+
+if __name__ == "__main__":
+    main()
