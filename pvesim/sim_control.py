@@ -1,0 +1,82 @@
+"""The ``/_sim/`` control API (same auth as the PVE API) and the state dump."""
+
+import re
+
+from . import ha
+from .errors import ApiError
+from .guestcommon import public_config
+
+
+def dump_state(core):
+    st = core.state
+    with st.lock:
+        guests = []
+        for g in sorted(st.guests.values(), key=lambda g: g.vmid):
+            res = st.ha_of(g)
+            guests.append({"vmid": g.vmid, "type": g.type, "node": g.node, "status": g.status,
+                           "qmpstatus": g.qmpstatus, "lock": g.lock, "name": g.name,
+                           "template": g.template, "pool": g.pool, "config": public_config(g),
+                           "ha": {"managed": 1 if res else 0, "state": g.hastate,
+                                  "request": res["state"] if res else None},
+                           "snapshots": [{"name": n, "parent": s.get("parent"), "snaptime": s["snaptime"],
+                                          "description": s.get("description", "")}
+                                         for n, s in g.snapshots.items()],
+                           "parent": g.parent})
+        storage = {}
+        for key, store in st.stores.items():
+            label = key if isinstance(key, str) else f"{key[0]}/{key[1]}"
+            storage[label] = {"storage": store.id, "node": store.node, "type": store.cfg["type"],
+                              "shared": store.cfg.get("shared", 0), "total": store.total, "used": store.used,
+                              "content": [{k: v for k, v in vol.items() if not k.startswith("_")}
+                                          for vol in store.volumes.values()]}
+        return {
+            "nodes": [{"node": n.name, "status": n.status, "maxcpu": n.maxcpu, "maxmem": n.maxmem,
+                       "mem_used": st.mem_used_on(n.name)} for n in st.nodes.values()],
+            "guests": guests,
+            "storage": storage,
+            "tasks": [dict(t.status_dict(), log=list(t.lines)) for t in st.tasks.values()],
+            "ha": [dict(v) for v in st.ha.values()],
+            "pools": {k: {"comment": v.get("comment"), "vms": sorted(v["vms"]), "storage": sorted(v["storage"])}
+                      for k, v in st.pools.items()},
+            "running_tasks": st.running_tasks,
+            "pending_timers": st.pending_timers,
+            "faults": core.faults.list(),
+            "time_scale": core.time_scale,
+        }
+
+
+def dispatch(core, method, path, params):
+    """Return (template, data) for a control request."""
+    path = "/" + path.strip("/")
+    if method == "GET" and path == "/state":
+        return "/_sim/state", dump_state(core)
+    if method == "POST" and path == "/reset":
+        core.reset()
+        return "/_sim/reset", None
+    if path == "/faults":
+        if method == "POST":
+            allowed = {"method", "path", "count", "status", "reason", "task_error"}
+            return "/_sim/faults", core.faults.add(**{k: v for k, v in params.items() if k in allowed})
+        if method == "DELETE":
+            core.faults.clear()
+            return "/_sim/faults", None
+        if method == "GET":
+            return "/_sim/faults", core.faults.list()
+    m = re.match(r"^/nodes/([^/]+)/(fail|recover)$", path)
+    if m and method == "POST":
+        (ha.fail_node if m.group(2) == "fail" else ha.recover_node)(core, m.group(1))
+        return f"/_sim/nodes/{{node}}/{m.group(2)}", None
+    if path == "/outage" and method == "POST":
+        if core.outage_hook is None:
+            raise ApiError(501, "outage needs a running server")
+        core.outage_hook(float(params.get("seconds", 5)))
+        return "/_sim/outage", None
+    if path == "/requests" and method == "GET":
+        return "/_sim/requests", core.request_counts()
+    if path == "/privileges" and method == "POST":
+        core.set_privileges(params.get("privileges"))
+        return "/_sim/privileges", None
+    if path == "/time-scale" and method == "POST":
+        core.time_scale = float(params.get("time_scale", params.get("value", 1.0)))
+        return "/_sim/time-scale", None
+    raise ApiError(501, f"Method '{method} /_sim{path}' not implemented")
