@@ -11,13 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.audit import audit_record
 from tenants.models import SSHKey, Tenant
 
 from . import engine
 from .models import Cluster, Image, Operation, Server
-from .placement import PlacementError, allocate_ipv4, allocate_vmid, choose_node
+from .placement import PlacementError, allocate_ipv4, allocate_vmid, check_pinned_node, choose_node
 from .secrets import encrypt
 
 HOSTNAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -94,8 +95,9 @@ def _ssh_key_text(tenant, ssh_keys):
 
 
 def server_create(
-    *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", user=None, request=None
+    *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", node=None, user=None, request=None
 ):
+    """Order a server. `node` pins it (staff, offers on a dedicated VDS); otherwise placement decides."""
     _ensure_active(tenant)
     validate_hostname(hostname)
     if image is None or not Image.available_to(tenant).filter(pk=image.pk).exists():
@@ -117,7 +119,10 @@ def server_create(
             check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
             cluster = Cluster.objects.select_for_update().get(pk=image.cluster_id)
             try:
-                node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+                if node is None:
+                    node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+                else:
+                    check_pinned_node(node=node, cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
                 vmid = allocate_vmid(cluster)
                 ipv4, _pool = allocate_ipv4(cluster, node)
             except PlacementError as exc:
@@ -155,10 +160,10 @@ def server_create(
 
 # Which statuses each power action makes sense in.
 POWER_RULES = {
-    Operation.Kind.START: ({Server.Status.STOPPED}, _("Only a stopped server can be started.")),
-    Operation.Kind.STOP: ({Server.Status.RUNNING}, _("Only a running server can be stopped.")),
-    Operation.Kind.SHUTDOWN: ({Server.Status.RUNNING}, _("Only a running server can be shut down.")),
-    Operation.Kind.REBOOT: ({Server.Status.RUNNING}, _("Only a running server can be rebooted.")),
+    Operation.Kind.START: ({Server.Status.STOPPED}, gettext_lazy("Only a stopped server can be started.")),
+    Operation.Kind.STOP: ({Server.Status.RUNNING}, gettext_lazy("Only a running server can be stopped.")),
+    Operation.Kind.SHUTDOWN: ({Server.Status.RUNNING}, gettext_lazy("Only a running server can be shut down.")),
+    Operation.Kind.REBOOT: ({Server.Status.RUNNING}, gettext_lazy("Only a running server can be rebooted.")),
 }
 
 

@@ -226,11 +226,14 @@ def _fail(op, steps, message):
     op.lease_until = None
     op.params.pop("slot_node", None)
     op.params.pop("password", None)
-    op.save(update_fields=["state", "error", "finished_at", "lease_until", "params", "updated_at"])
-    try:
-        step_library.on_failure(op)
-    except Exception:  # noqa: BLE001 - compensation is best effort; the failure is already recorded
-        log.exception("compensation for operation %s failed", op.pk)
+    # One transaction: nobody sees the operation failed while its reservations are still held.
+    with transaction.atomic():
+        op.save(update_fields=["state", "error", "finished_at", "lease_until", "params", "updated_at"])
+        try:
+            with transaction.atomic():
+                step_library.on_failure(op)
+        except Exception:  # noqa: BLE001 - compensation is best effort; the failure is recorded anyway
+            log.exception("compensation for operation %s failed", op.pk)
 
 
 def _kick_next(op):

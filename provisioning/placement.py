@@ -65,6 +65,19 @@ def choose_node(*, cluster, tenant, cores, memory_mb, disk_gb, exclude=()):
     )
 
 
+def check_pinned_node(*, node, cluster, tenant, cores, memory_mb, disk_gb):
+    """A node chosen by staff must belong to the cluster, take servers, be ours to use and have room."""
+    if node.cluster_id != cluster.pk:
+        raise PlacementError(_("Node %(node)s is not part of cluster %(cluster)s.") % {"node": node.name, "cluster": cluster})
+    if node.dedicated_tenant_id not in (None, tenant.pk):
+        raise PlacementError(_("Node %(node)s is dedicated to another customer.") % {"node": node.name})
+    if not node.accepts_new_servers:
+        raise PlacementError(_("Node %(node)s does not accept new servers right now.") % {"node": node.name})
+    free_cores, free_mem, free_disk = _free(node, node_allocations(cluster), cluster)
+    if free_cores < cores or free_mem < memory_mb or free_disk < disk_gb:
+        raise PlacementError(_("Node %(node)s has not enough free capacity for this server.") % {"node": node.name})
+
+
 def allocate_vmid(cluster, skip=()):
     """Lowest VMID in the cluster's range that no server holds and no foreign guest uses."""
     taken = set(Server.objects.filter(cluster=cluster, vmid__isnull=False).values_list("vmid", flat=True))

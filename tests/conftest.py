@@ -9,6 +9,16 @@ from tenants.models import Membership, Role, Tenant
 PASSWORD = "correct-horse-battery-9"
 
 
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assertions read the English messages; German is tested on its own (tests/portal/test_i18n.py)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 def make_user(email, *, password=PASSWORD, **extra):
     user = get_user_model().objects.create_user(username=email.split("@")[0], email=email, password=password, **extra)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

@@ -43,7 +43,8 @@ def test_the_catalogue_covers_every_string_in_the_code(tmp_path):
     assert missing == [], "run `make messages` and translate these"
 
 
-def test_pages_are_german_by_default_and_english_on_request(client, db):
+def test_pages_are_german_by_default_and_english_on_request(client, db, settings):
+    settings.LANGUAGE_CODE = "de"
     assert "Passwort vergessen?" in client.get("/accounts/login/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     assert "Forgot your password?" in client.get("/accounts/login/").content.decode()

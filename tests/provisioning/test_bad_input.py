@@ -113,3 +113,17 @@ def test_a_suspended_tenant_cannot_order(tenant_a, vm_image):
     tenant_a.status = "suspended"
     tenant_a.save()
     assert_rejected("__all__", create(tenant_a, vm_image), "suspended")
+
+
+def test_a_pinned_node_must_accept_servers_and_belong_to_the_tenant(tenant_a, tenant_b, vm_image, cluster):
+    node = cluster.nodes.get(name="pve2")
+    node.dedicated_tenant = tenant_b
+    node.save()
+    assert_rejected("__all__", create(tenant_a, vm_image, node=node), "dedicated to another customer")
+    node.dedicated_tenant, node.maintenance = None, True
+    node.save()
+    assert_rejected("__all__", create(tenant_a, vm_image, node=node), "does not accept new servers")
+    node.maintenance = False
+    node.save()
+    server = create(tenant_a, vm_image, node=node)()
+    assert server.node == node
