@@ -1,0 +1,29 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from services.actions import order_create
+from services.models import Order, Plan
+
+
+@pytest.fixture
+def ct_plan(db):
+    return Plan.objects.create(name="CT S", slug="ct-s", kind="lxc", cores=1, memory_mb=1024, disk_gb=10, price_monthly=Decimal("4.90"))
+
+
+def test_an_order_builds_the_plans_size_and_fixes_the_price(tenant_a, ct_plan, ct_image):
+    order = order_create(tenant=tenant_a, plan=ct_plan, image=ct_image, hostname="files", password="long-enough")
+    server = order.server
+    assert (server.cores, server.memory_mb, server.disk_gb) == (1, 1024, 10)
+    ct_plan.price_monthly = Decimal("9.90")
+    ct_plan.save()
+    order.refresh_from_db()
+    assert order.price_monthly == Decimal("4.90")
+
+
+def test_an_image_of_the_wrong_type_is_refused(tenant_a, ct_plan, vm_image):
+    with pytest.raises(ValidationError) as info:
+        order_create(tenant=tenant_a, plan=ct_plan, image=vm_image, hostname="files", password="long-enough")
+    assert "image" in info.value.message_dict
+    assert Order.objects.count() == 0
