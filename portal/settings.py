@@ -211,6 +211,8 @@ PROVISIONING_POLL_INTERVAL = float(os.environ.get("PROVISIONING_POLL_INTERVAL", 
 PROVISIONING_STALL_SECONDS = int(os.environ.get("PROVISIONING_STALL_SECONDS", "120"))
 # How long a worker may go silent on an operation before the sweep hands it to another worker.
 PROVISIONING_LEASE_SECONDS = int(os.environ.get("PROVISIONING_LEASE_SECONDS", "90"))
+# Backups of a deleted server stay restorable this long.
+BACKUP_RETENTION_DAYS = int(os.environ.get("BACKUP_RETENTION_DAYS", "14"))
 # Key for secrets kept in the database (Cluster token secrets); falls back to SECRET_KEY.
 FIELD_ENCRYPTION_KEY = read_secret("FIELD_ENCRYPTION_KEY") or SECRET_KEY
 

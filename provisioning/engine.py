@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import steps as step_library
-from .models import Node, Operation, Server
+from .models import Cluster, Node, Operation, Server
 from .proxmox import PVE, ProxmoxError
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,9 @@ class Context:
     def __init__(self, op):
         self.op = op
         self.server = op.server
-        self.pve = PVE(op.server.cluster)
+        # Backup housekeeping may outlive its server; then the operation names the cluster.
+        cluster = op.server.cluster if op.server else Cluster.objects.get(pk=op.params["cluster"])
+        self.pve = PVE(cluster)
 
     @property
     def params(self):
@@ -96,11 +98,12 @@ def run(op_id):
         return
     steps = step_library.steps_for(op)
     op.step_count = len(steps)
+    node_id = op.server.node_id if op.server else None
     try:
         ctx = Context(op)
         deadline = time.monotonic() + INLINE_WAIT_SECONDS
         while op.step < len(steps):
-            outcome = _advance(ctx, steps, deadline)
+            outcome = _advance(ctx, steps, deadline, node_id)
             if isinstance(outcome, Yield):
                 _park(op, outcome.delay)
                 return
@@ -119,7 +122,7 @@ def run(op_id):
             _kick_next(op)
 
 
-def _advance(ctx, steps, deadline):
+def _advance(ctx, steps, deadline, node_id):
     op = ctx.op
     if op.upid:
         status = ctx.pve.task_status(op.upid_node, op.upid)
@@ -143,7 +146,7 @@ def _advance(ctx, steps, deadline):
     step = steps[op.step]
     op.step_name = step.name
     _save(op, "step_name", "step_count")
-    if step.starts_task and not _take_slot(op, ctx.server.node_id):
+    if step.starts_task and not _take_slot(op, node_id):
         return Yield(2 + random.random())
     result = step.run(ctx)
     if isinstance(result, Yield):

@@ -27,9 +27,14 @@ class Cluster(models.Model):
     vmid_min = models.PositiveIntegerField(_("first VMID"), default=100)
     vmid_max = models.PositiveIntegerField(_("last VMID"), default=99999)
     storage = models.CharField(_("disk storage"), max_length=64, default="local-lvm")
-    backup_storage = models.CharField(_("backup storage"), max_length=64, default="local")
+    backup_storage = models.CharField(
+        _("backup storage"), max_length=64, default="local",
+        help_text=_("Shared storage lets a backup be restored on any node."),
+    )
     template_storage = models.CharField(_("template storage"), max_length=64, default="local")
     bridge = models.CharField(_("network bridge"), max_length=32, default="vmbr0")
+    # Learnt by reconcile from the disk storage's type: LVM-thin, ZFS, Ceph and qcow2 can snapshot.
+    snapshot_capable = models.BooleanField(_("storage can take snapshots"), default=True)
     cpu_overcommit = models.DecimalField(_("CPU overcommit ratio"), max_digits=4, decimal_places=2, default=4)
     memory_overcommit = models.DecimalField(_("memory overcommit ratio"), max_digits=4, decimal_places=2, default=1)
     active = models.BooleanField(_("active"), default=True)
@@ -223,6 +228,11 @@ class Server(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.BUILDING)
     status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
     ha_enabled = models.BooleanField(_("high availability"), default=False)
+    ha_state = models.CharField(_("HA state"), max_length=32, blank=True)
+    # A staging copy points at the server it was cloned from.
+    staging_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="staging_copies"
+    )
     ipv4 = models.GenericIPAddressField(_("IPv4 address"), null=True, blank=True)
     default_user = models.CharField(_("user"), max_length=32, blank=True)
     ssh_keys = models.TextField(_("SSH keys"), blank=True)
@@ -300,6 +310,17 @@ class Operation(models.Model):
         REINSTALL = "reinstall", _("Reinstall")
         RENAME = "rename", _("Rename")
         DELETE = "delete", _("Delete")
+        SNAPSHOT = "snapshot", _("Snapshot")
+        ROLLBACK = "rollback", _("Rollback")
+        SNAPSHOT_DELETE = "snapshot_delete", _("Delete snapshot")
+        BACKUP = "backup", _("Backup")
+        RESTORE = "restore", _("Restore")
+        BACKUP_DELETE = "backup_delete", _("Delete backup")
+        BACKUP_PROTECT = "backup_protect", _("Protect backup")
+        HA = "ha", _("High availability")
+        MIGRATE = "migrate", _("Move to another node")
+        STAGING = "staging", _("Create staging copy")
+        PROMOTE = "promote", _("Promote staging")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -322,7 +343,7 @@ class Operation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="operations")
     server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="operations")
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
     params = models.JSONField(default=dict, blank=True)
     step = models.PositiveSmallIntegerField(_("step"), default=0)
@@ -402,3 +423,97 @@ class Drift(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.vmid}"
+
+
+SNAPSHOT_NAME_RE = r"^[a-zA-Z][a-zA-Z0-9_-]{1,39}$"
+
+
+class Snapshot(models.Model):
+    """Snapshots the portal made or saw; Proxmox stays the authority, pages read these rows."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="snapshots")
+    name = models.CharField(_("name"), max_length=40)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    include_ram = models.BooleanField(_("include RAM"), default=False)
+    parent = models.CharField(_("parent"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["server", "name"], name="unique_snapshot_name")]
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
+
+    def __str__(self):
+        return self.name
+
+
+class BackupQuerySet(TenantQuerySet):
+    def kept(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class Backup(models.Model):
+    """A vzdump archive. It outlives its server for the tenant's retention period."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="backups")
+    server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.SET_NULL, related_name="backups")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="backups")
+    node = models.CharField(_("node"), max_length=64)
+    storage = models.CharField(_("storage"), max_length=64)
+    volid = models.CharField(_("volume"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=8, choices=Server.Kind.choices)
+    hostname = models.CharField(_("hostname"), max_length=63)
+    cores = models.PositiveIntegerField(default=1)
+    memory_mb = models.PositiveIntegerField(default=512)
+    disk_gb = models.PositiveIntegerField(default=1)
+    size_bytes = models.BigIntegerField(_("size"), default=0)
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+    protected = models.BooleanField(_("protected"), default=False)
+    scheduled = models.BooleanField(_("from schedule"), default=False)
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("kept until"), null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BackupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "volid"], name="unique_backup_volume")]
+        verbose_name = _("backup")
+        verbose_name_plural = _("backups")
+
+    def __str__(self):
+        return f"{self.hostname} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BackupPolicy(models.Model):
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+
+    server = models.OneToOneField(Server, on_delete=models.CASCADE, related_name="backup_policy")
+    enabled = models.BooleanField(_("enabled"), default=True)
+    frequency = models.CharField(_("frequency"), max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
+    weekday = models.PositiveSmallIntegerField(_("weekday"), default=0, help_text=_("0 = Monday"))
+    time = models.TimeField(_("time"), default="02:00")
+    keep_last = models.PositiveSmallIntegerField(_("keep last"), default=3)
+    keep_daily = models.PositiveSmallIntegerField(_("keep daily"), default=7)
+    keep_weekly = models.PositiveSmallIntegerField(_("keep weekly"), default=4)
+    keep_monthly = models.PositiveSmallIntegerField(_("keep monthly"), default=0)
+    managed_by_jiku = models.BooleanField(_("managed by JIKU"), default=False)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_status = models.CharField(_("last result"), max_length=16, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("backup policy")
+        verbose_name_plural = _("backup policies")
+
+    def __str__(self):
+        return f"{self.server}: {self.get_frequency_display()} {self.time:%H:%M}"

@@ -192,3 +192,78 @@ class PVE:
 
     def destroy(self, *, node, kind, vmid):
         return self._call("delete", f"nodes/{node}/{kind}/{vmid}", purge=True, **{"destroy-unreferenced-disks": True})
+
+    # --- snapshots ------------------------------------------------------------------------
+    def snapshot_create(self, *, node, kind, vmid, name, description="", include_ram=False):
+        params = {"snapname": name, "description": description or None}
+        if kind == "qemu":
+            params["vmstate"] = include_ram
+        return self._call("post", f"nodes/{node}/{kind}/{vmid}/snapshot", **params)
+
+    def snapshot_rollback(self, *, node, kind, vmid, name, start=False):
+        return self._call("post", f"nodes/{node}/{kind}/{vmid}/snapshot/{name}/rollback", start=start or None)
+
+    def snapshot_delete(self, *, node, kind, vmid, name):
+        return self._call("delete", f"nodes/{node}/{kind}/{vmid}/snapshot/{name}")
+
+    def snapshots(self, *, node, kind, vmid):
+        return self._call("get", f"nodes/{node}/{kind}/{vmid}/snapshot")
+
+    # --- backups --------------------------------------------------------------------------
+    def vzdump(self, *, node, vmid, storage, mode="snapshot", notes="", protected=False):
+        return self._call(
+            "post",
+            f"nodes/{node}/vzdump",
+            vmid=str(vmid),
+            storage=storage,
+            mode=mode,
+            compress="zstd",
+            protected=protected or None,
+            **{"notes-template": notes or None},
+        )
+
+    def backups(self, *, node, storage, vmid=None):
+        return self._call("get", f"nodes/{node}/storage/{storage}/content", content="backup", vmid=vmid)
+
+    def volume_delete(self, *, node, storage, volid):
+        return self._call("delete", f"nodes/{node}/storage/{storage}/content/{volid}")
+
+    def volume_protect(self, *, node, storage, volid, protected):
+        return self._call("put", f"nodes/{node}/storage/{storage}/content/{volid}", protected=protected)
+
+    def restore(self, *, node, kind, vmid, volid, storage, force=False, unique=False):
+        if kind == "qemu":
+            return self._call(
+                "post", f"nodes/{node}/qemu", vmid=vmid, archive=volid, storage=storage, force=force or None,
+                unique=unique or None,
+            )
+        return self._call(
+            "post", f"nodes/{node}/lxc", vmid=vmid, ostemplate=volid, restore=True, storage=storage,
+            force=force or None, unique=unique or None,
+        )
+
+    # --- high availability and moves ----------------------------------------------------------
+    def ha_add(self, *, kind, vmid, state):
+        sid = f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
+        return self._call("post", "cluster/ha/resources", sid=sid, state=state, max_restart=1, max_relocate=1)
+
+    def ha_set_state(self, *, kind, vmid, state):
+        sid = f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
+        return self._call("put", f"cluster/ha/resources/{sid}", state=state)
+
+    def ha_remove(self, *, kind, vmid):
+        sid = f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
+        return self._call("delete", f"cluster/ha/resources/{sid}")
+
+    def migrate(self, *, node, kind, vmid, target, running):
+        if kind == "qemu":
+            return self._call("post", f"nodes/{node}/qemu/{vmid}/migrate", target=target, online=running or None)
+        return self._call("post", f"nodes/{node}/lxc/{vmid}/migrate", target=target, restart=running or None)
+
+    def clone_guest(self, *, node, kind, vmid, newid, hostname, target, storage):
+        """A full copy of a customer's guest (staging), not of a template."""
+        name_key = "name" if kind == "qemu" else "hostname"
+        return self._call(
+            "post", f"nodes/{node}/{kind}/{vmid}/clone", newid=newid, target=target, storage=storage, full=True,
+            **{name_key: hostname},
+        )

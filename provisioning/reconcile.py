@@ -18,6 +18,8 @@ from .proxmox import PVE, ProxmoxError
 log = logging.getLogger(__name__)
 GIB = 1024**3
 MIB = 1024**2
+# Storage types whose guest disks can be snapshotted (qcow2 on file storages, thin LVM, ZFS, Ceph).
+SNAPSHOT_STORAGE_TYPES = {"lvmthin", "zfspool", "rbd", "dir", "nfs", "cifs", "btrfs", "cephfs"}
 SERVER_FIELDS = ["node", "status", "status_reason", "cpu_usage", "memory_used_mb", "uptime", "drift", "last_seen_at"]
 
 
@@ -42,7 +44,7 @@ def reconcile_cluster(cluster):
         stats = _sync_servers(cluster, resources, nodes, now)
         cluster.last_reconciled_at = now
         cluster.reconcile_error = ""
-        cluster.save(update_fields=["last_reconciled_at", "reconcile_error"])
+        cluster.save(update_fields=["last_reconciled_at", "reconcile_error", "snapshot_capable"])
     return stats
 
 
@@ -70,6 +72,9 @@ def _sync_nodes(cluster, resources, now):
                 node.disk_used_gb = int((disk.get("disk") or 0) / GIB)
             node.last_seen_at = now
         changed.append(node)
+    kinds = {entry.get("plugintype") for entry in storage.values()}
+    if kinds:
+        cluster.snapshot_capable = kinds <= SNAPSHOT_STORAGE_TYPES
     Node.objects.bulk_update(
         changed,
         ["status", "max_cores", "max_memory_mb", "cpu_usage", "memory_used_mb", "max_disk_gb", "disk_used_gb", "last_seen_at"],

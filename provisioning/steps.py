@@ -8,9 +8,12 @@ before its UPID was saved) never clones, creates or destroys twice.
 from dataclasses import dataclass
 from typing import Callable
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import safety_steps as safe
 from .models import Cluster, Drift, Operation, Server
 from .placement import allocate_vmid, pool_for
 from .proxmox import ProxmoxError
@@ -29,6 +32,19 @@ STEP_LABELS = {
     "destroy": _("Removing from Proxmox"),
     "rename": _("Renaming"),
     "finish": _("Finishing"),
+    "snapshot": _("Taking snapshot"),
+    "rollback": _("Rolling back"),
+    "snapshot_delete": _("Deleting snapshot"),
+    "vzdump": _("Backing up"),
+    "record": _("Recording backup"),
+    "prune": _("Removing old backups"),
+    "restore": _("Restoring backup"),
+    "readdress": _("Setting name and address"),
+    "ha": _("Configuring high availability"),
+    "migrate": _("Moving to another node"),
+    "backup_delete": _("Deleting backup"),
+    "protect": _("Changing protection"),
+    "swap": _("Swapping roles"),
 }
 
 
@@ -198,6 +214,9 @@ def _finish_with(status):
         server.transition(status)
         if status == Server.Status.DELETED:
             server.release()
+            # Backups outlive their server for the retention period, then the expiry sweep removes them.
+            expires = timezone.now() + timezone.timedelta(days=settings.BACKUP_RETENTION_DAYS)
+            server.backups.filter(deleted_at__isnull=True, expires_at__isnull=True).update(expires_at=expires)
         return None
 
     return run
@@ -247,6 +266,39 @@ def steps_for(op):
         return steps
     if kind == Operation.Kind.DELETE:
         return [STOP, Step("destroy", destroy), Step("finish", _finish_with(Server.Status.DELETED), starts_task=False)]
+    return _safety_steps(op, finish_running)
+
+
+def _sync(name, fn):
+    return Step(name, fn, starts_task=False)
+
+
+def _safety_steps(op, finish_running):
+    kind = op.kind
+    if kind == Operation.Kind.SNAPSHOT:
+        return [Step("snapshot", safe.snapshot_take), _sync("finish", safe.snapshot_ready)]
+    if kind == Operation.Kind.ROLLBACK:
+        return [Step("rollback", safe.rollback), _sync("finish", safe.rollback_done)]
+    if kind == Operation.Kind.SNAPSHOT_DELETE:
+        return [Step("snapshot_delete", safe.snapshot_remove), _sync("finish", safe.snapshot_forget)]
+    if kind == Operation.Kind.BACKUP:
+        return [Step("vzdump", safe.vzdump), _sync("record", safe.backup_record), _sync("prune", safe.backup_prune)]
+    if kind == Operation.Kind.BACKUP_DELETE:
+        return [_sync("backup_delete", safe.backup_remove)]
+    if kind == Operation.Kind.BACKUP_PROTECT:
+        return [_sync("protect", safe.backup_set_protection)]
+    if kind == Operation.Kind.RESTORE:
+        if op.params.get("new"):
+            return [_sync("check_vmid", check_vmid), Step("restore", safe.restore), _sync("readdress", safe.readdress), START, finish_running]
+        return [STOP, Step("restore", safe.restore), Step("start", safe.start_if_was_running), _sync("finish", safe.rollback_done)]
+    if kind == Operation.Kind.HA:
+        return [_sync("ha", safe.ha_apply)]
+    if kind == Operation.Kind.MIGRATE:
+        return [Step("migrate", safe.migrate), _sync("finish", safe.migrate_done)]
+    if kind == Operation.Kind.STAGING:
+        return [_sync("check_vmid", check_vmid), Step("clone", safe.staging_clone), _sync("readdress", safe.readdress), START, finish_running]
+    if kind == Operation.Kind.PROMOTE:
+        return [Step("snapshot", safe.promote_snapshot), _sync("finish", safe.snapshot_ready), _sync("swap", safe.promote_swap)]
     raise ValueError(f"unknown operation kind {kind}")
 
 
@@ -264,8 +316,13 @@ def step_label(op):
 
 
 # --- failure ---------------------------------------------------------------------------------
+_SERVER_KINDS = {"create", "start", "stop", "shutdown", "reboot", "resize", "reinstall", "rename", "delete"}
+
 def on_failure(op):
     """Leave a clean state: nothing reserved after a failed build, old values after a failed change."""
+    if op.kind not in _SERVER_KINDS:
+        safe.on_failure(op)
+        return
     server = Server.objects.select_related("cluster", "node").get(pk=op.server_id)
     reason = op.error[:250]
     if op.kind == Operation.Kind.CREATE:

@@ -18,3 +18,22 @@ def sweep_operations():
 @shared_task(ignore_result=True)
 def reconcile_clusters():
     reconcile.reconcile_all()
+
+
+@shared_task(ignore_result=True)
+def run_backup_policy(server_id, retry=False):
+    """Fired by django-celery-beat at the policy's time; a failed run retries once (retry=True)."""
+    from .actions import backup_create
+    from .models import BackupPolicy
+
+    policy = BackupPolicy.objects.select_related("server").filter(server_id=server_id, enabled=True).first()
+    if policy is None or policy.server.status not in ("running", "stopped"):
+        return
+    backup_create(server=policy.server, mode="snapshot", notes="scheduled", policy=policy, retry=retry)
+
+
+@shared_task(ignore_result=True)
+def expire_backups():
+    from .actions import backups_expire
+
+    backups_expire()

@@ -38,6 +38,7 @@ def make_cluster(sim, name="Test"):
         api_url=f"127.0.0.1:{sim.port}",
         token_id=sim.token_id,
         ca_cert=Path(sim.ca_cert_path).read_text(),
+        backup_storage="backup",  # shared, so a backup restores on any node
     )
     cluster.token_secret = sim.token_secret
     cluster.save()

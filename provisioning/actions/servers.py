@@ -13,13 +13,18 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from provisioning import engine
+from provisioning.models import Cluster, Image, Operation, Server
+from provisioning.placement import (
+    PlacementError,
+    allocate_ipv4,
+    allocate_vmid,
+    check_pinned_node,
+    choose_node,
+)
+from provisioning.secrets import encrypt
 from tenants.audit import audit_record
 from tenants.models import SSHKey, Tenant
-
-from . import engine
-from .models import Cluster, Image, Operation, Server
-from .placement import PlacementError, allocate_ipv4, allocate_vmid, check_pinned_node, choose_node
-from .secrets import encrypt
 
 HOSTNAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -73,12 +78,12 @@ def check_quota(tenant, *, cores, memory_mb, disk_gb, new_servers=1, exclude=Non
             )
 
 
-def _ensure_active(tenant):
+def ensure_active(tenant):
     if tenant.status != Tenant.Status.ACTIVE:
         raise ValidationError(_("This tenant is suspended; servers cannot be changed."))
 
 
-def _enqueue(*, server, kind, params=None, user=None):
+def enqueue_operation(*, server, kind, params=None, user=None):
     op = Operation.objects.create(
         tenant=server.tenant, server=server, kind=kind, params=params or {}, created_by=user
     )
@@ -86,7 +91,7 @@ def _enqueue(*, server, kind, params=None, user=None):
     return op
 
 
-def _ssh_key_text(tenant, ssh_keys):
+def ssh_key_text(tenant, ssh_keys):
     keys = list(ssh_keys)
     for key in keys:
         if not isinstance(key, SSHKey) or key.tenant_id != tenant.pk:
@@ -98,7 +103,7 @@ def server_create(
     *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", node=None, user=None, request=None
 ):
     """Order a server. `node` pins it (staff, offers on a dedicated VDS); otherwise placement decides."""
-    _ensure_active(tenant)
+    ensure_active(tenant)
     validate_hostname(hostname)
     if image is None or not Image.available_to(tenant).filter(pk=image.pk).exists():
         raise ValidationError({"image": _("Choose one of the offered images.")})
@@ -110,40 +115,24 @@ def server_create(
         raise ValidationError(_("Cores, memory and disk must be positive."))
     if password and len(password) < 8:
         raise ValidationError({"password": _("The password needs at least 8 characters.")})
-    key_text = _ssh_key_text(tenant, ssh_keys)
+    key_text = ssh_key_text(tenant, ssh_keys)
     try:
         with transaction.atomic():
-            tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-            if Server.objects.for_tenant(tenant).live().filter(hostname=hostname).exists():
-                raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}})
-            check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
-            cluster = Cluster.objects.select_for_update().get(pk=image.cluster_id)
-            try:
-                if node is None:
-                    node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
-                else:
-                    check_pinned_node(node=node, cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
-                vmid = allocate_vmid(cluster)
-                ipv4, _pool = allocate_ipv4(cluster, node)
-            except PlacementError as exc:
-                raise ValidationError(str(exc)) from exc
-            server = Server.objects.create(
+            server = reserve_server(
                 tenant=tenant,
-                cluster=cluster,
-                node=node,
+                cluster=image.cluster,
                 kind=image.kind,
                 hostname=hostname,
-                vmid=vmid,
-                image=image,
                 cores=cores,
                 memory_mb=memory_mb,
                 disk_gb=disk_gb,
-                ipv4=ipv4,
+                node=node,
+                image=image,
                 default_user=image.default_user,
                 ssh_keys=key_text,
                 created_by=user,
             )
-            _enqueue(server=server, kind=Operation.Kind.CREATE, params={"password": encrypt(password)}, user=user)
+            enqueue_operation(server=server, kind=Operation.Kind.CREATE, params={"password": encrypt(password)}, user=user)
             audit_record(
                 action="server.create",
                 tenant=tenant,
@@ -158,6 +147,43 @@ def server_create(
     return server
 
 
+def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb, node=None, **fields):
+    """Inside the caller's transaction: quota, unique hostname, node, VMID and IP for a new server.
+
+    The tenant row, then the cluster row, are locked in that order, so concurrent orders queue
+    here briefly instead of overshooting a quota or sharing a VMID or an address.
+    """
+    validate_hostname(hostname)
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    ensure_active(tenant)
+    if Server.objects.for_tenant(tenant).live().filter(hostname=hostname).exists():
+        raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}})
+    check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+    cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+    try:
+        if node is None:
+            node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+        else:
+            check_pinned_node(node=node, cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+        vmid = allocate_vmid(cluster)
+        ipv4, _pool = allocate_ipv4(cluster, node)
+    except PlacementError as exc:
+        raise ValidationError(str(exc)) from exc
+    return Server.objects.create(
+        tenant=tenant,
+        cluster=cluster,
+        node=node,
+        kind=kind,
+        hostname=hostname,
+        vmid=vmid,
+        cores=cores,
+        memory_mb=memory_mb,
+        disk_gb=disk_gb,
+        ipv4=ipv4,
+        **fields,
+    )
+
+
 # Which statuses each power action makes sense in.
 POWER_RULES = {
     Operation.Kind.START: ({Server.Status.STOPPED}, gettext_lazy("Only a stopped server can be started.")),
@@ -167,11 +193,11 @@ POWER_RULES = {
 }
 
 
-def _lock_server(server):
+def lock_server(server):
     return Server.objects.select_for_update().select_related("tenant").get(pk=server.pk)
 
 
-def _no_pending(server):
+def no_pending(server):
     if engine.server_is_busy(server):
         raise ValidationError(_("Another operation on this server is still running; try again when it has finished."))
 
@@ -179,22 +205,22 @@ def _no_pending(server):
 def server_power(*, server, action, user=None, request=None):
     allowed, message = POWER_RULES[action]
     with transaction.atomic():
-        server = _lock_server(server)
-        _ensure_active(server.tenant)
-        _no_pending(server)
+        server = lock_server(server)
+        ensure_active(server.tenant)
+        no_pending(server)
         if server.status not in allowed:
             raise ValidationError(message)
-        op = _enqueue(server=server, kind=action, user=user)
+        op = enqueue_operation(server=server, kind=action, user=user)
         audit_record(action=f"server.{action}", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
 
 
 def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None):
     with transaction.atomic():
-        server = _lock_server(server)
+        server = lock_server(server)
         tenant = Tenant.objects.select_for_update().get(pk=server.tenant_id)
-        _ensure_active(tenant)
-        _no_pending(server)
+        ensure_active(tenant)
+        no_pending(server)
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED):
             raise ValidationError(_("Only a running or stopped server can be resized."))
         if disk_gb < server.disk_gb:
@@ -215,7 +241,7 @@ def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None)
         }
         server.cores, server.memory_mb, server.disk_gb = cores, memory_mb, disk_gb
         server.save(update_fields=["cores", "memory_mb", "disk_gb"])
-        op = _enqueue(server=server, kind=Operation.Kind.RESIZE, params=params, user=user)
+        op = enqueue_operation(server=server, kind=Operation.Kind.RESIZE, params=params, user=user)
         audit_record(action="server.resize", tenant=tenant, request=request, actor=user, obj=server, details={"old": old})
     return op
 
@@ -223,9 +249,9 @@ def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None)
 def server_rename(*, server, hostname, user=None, request=None):
     validate_hostname(hostname)
     with transaction.atomic():
-        server = _lock_server(server)
-        _ensure_active(server.tenant)
-        _no_pending(server)
+        server = lock_server(server)
+        ensure_active(server.tenant)
+        no_pending(server)
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED):
             raise ValidationError(_("Only a running or stopped server can be renamed."))
         if hostname == server.hostname:
@@ -235,16 +261,16 @@ def server_rename(*, server, hostname, user=None, request=None):
         old = server.hostname
         server.hostname = hostname
         server.save(update_fields=["hostname"])
-        op = _enqueue(server=server, kind=Operation.Kind.RENAME, params={"old_hostname": old}, user=user)
+        op = enqueue_operation(server=server, kind=Operation.Kind.RENAME, params={"old_hostname": old}, user=user)
         audit_record(action="server.rename", tenant=server.tenant, request=request, actor=user, obj=server, details={"old": old})
     return op
 
 
 def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, request=None):
     with transaction.atomic():
-        server = _lock_server(server)
-        _ensure_active(server.tenant)
-        _no_pending(server)
+        server = lock_server(server)
+        ensure_active(server.tenant)
+        no_pending(server)
         if image is None or not Image.available_to(server.tenant).filter(pk=image.pk, kind=server.kind).exists():
             raise ValidationError({"image": _("Choose an image of the same kind as the server.")})
         if image.cluster_id != server.cluster_id:
@@ -254,22 +280,22 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED, Server.Status.UNAVAILABLE):
             raise ValidationError(_("This server cannot be reinstalled in its current state."))
         if ssh_keys:
-            server.ssh_keys = _ssh_key_text(server.tenant, ssh_keys)
+            server.ssh_keys = ssh_key_text(server.tenant, ssh_keys)
         server.image = image
         server.default_user = image.default_user
         server.save(update_fields=["image", "default_user", "ssh_keys"])
         server.transition(Server.Status.BUILDING)
-        op = _enqueue(server=server, kind=Operation.Kind.REINSTALL, params={"password": encrypt(password)}, user=user)
+        op = enqueue_operation(server=server, kind=Operation.Kind.REINSTALL, params={"password": encrypt(password)}, user=user)
         audit_record(action="server.reinstall", tenant=server.tenant, request=request, actor=user, obj=server, details={"image": image.name})
     return op
 
 
 def server_delete(*, server, confirm_hostname, user=None, request=None):
     with transaction.atomic():
-        server = _lock_server(server)
+        server = lock_server(server)
         if confirm_hostname != server.hostname:
             raise ValidationError({"confirm_hostname": _("Type the server's hostname to confirm.")})
-        _no_pending(server)
+        no_pending(server)
         if server.status in (Server.Status.DELETING, Server.Status.DELETED):
             raise ValidationError(_("This server is already being deleted."))
         if server.status == Server.Status.FAILED:
@@ -279,7 +305,7 @@ def server_delete(*, server, confirm_hostname, user=None, request=None):
             return None
         previous = server.status
         server.transition(Server.Status.DELETING)
-        op = _enqueue(server=server, kind=Operation.Kind.DELETE, params={"previous_status": previous}, user=user)
+        op = enqueue_operation(server=server, kind=Operation.Kind.DELETE, params={"previous_status": previous}, user=user)
         audit_record(action="server.delete", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
 

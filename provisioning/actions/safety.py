@@ -1,0 +1,333 @@
+"""The safety net: snapshots, backups and restores, backup schedules, HA, moves and staging.
+
+Snapshot and backup operations queue behind whatever runs on the server (a backup in
+progress holds Proxmox's lock), instead of failing.
+"""
+
+import json
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from provisioning.models import Backup, BackupPolicy, Node, Operation, Server, Snapshot
+from tenants.audit import audit_record
+
+from .servers import enqueue_operation, ensure_active, lock_server, no_pending, reserve_server
+
+SNAPSHOT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{1,39}$")
+# Proxmox reserves these (the pseudo-snapshot "current", pending changes, vzdump's own).
+RESERVED_SNAPSHOT_NAMES = {"current", "pending", "vzdump"}
+USABLE = (Server.Status.RUNNING, Server.Status.STOPPED)
+
+
+def _usable(server):
+    ensure_active(server.tenant)
+    if server.status not in USABLE:
+        raise ValidationError(_("This server is not running or stopped right now; try again later."))
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+def validate_snapshot_name(name):
+    if name.lower() in RESERVED_SNAPSHOT_NAMES:
+        raise ValidationError({"name": _("'%(name)s' is reserved by Proxmox; choose another name.") % {"name": name}})
+    if not SNAPSHOT_NAME.match(name):
+        raise ValidationError(
+            {"name": _("2 to 40 characters: a letter first, then letters, digits, '-' or '_'.")}
+        )
+
+
+def snapshot_create(*, server, name, description="", include_ram=False, user=None, request=None):
+    validate_snapshot_name(name)
+    with transaction.atomic():
+        server = lock_server(server)
+        _usable(server)
+        if not server.cluster.snapshot_capable:
+            raise ValidationError(_("The storage of this server cannot take snapshots; use a backup instead."))
+        if server.snapshots.filter(name__iexact=name).exists():
+            raise ValidationError({"name": _("A snapshot called %(name)s exists already.") % {"name": name}})
+        limit = server.tenant.max_snapshots_per_server
+        if server.snapshots.count() >= limit:
+            raise ValidationError(
+                _("Your tenant may keep %(limit)s snapshots per server; delete one first.") % {"limit": limit}
+            )
+        include_ram = bool(include_ram) and server.kind == Server.Kind.QEMU and server.status == Server.Status.RUNNING
+        Snapshot.objects.create(server=server, name=name, description=description, include_ram=include_ram)
+        op = enqueue_operation(
+            server=server, kind=Operation.Kind.SNAPSHOT, user=user,
+            params={"name": name, "description": description, "include_ram": include_ram},
+        )
+        audit_record(action="snapshot.create", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
+    return op
+
+
+def snapshot_before_update(*, server, user=None, request=None):
+    """The safety snapshot staff and customers take before maintenance; rollback is one click."""
+    name = f"before_update_{timezone.localtime():%Y%m%d_%H%M}"
+    return snapshot_create(server=server, name=name, description=_("Before update"), user=user, request=request)
+
+
+def _snapshot(server, name):
+    snap = server.snapshots.filter(name=name, ready=True).first()
+    if snap is None:
+        raise ValidationError({"name": _("There is no snapshot called %(name)s.") % {"name": name}})
+    return snap
+
+
+def snapshot_rollback(*, server, name, start=False, user=None, request=None):
+    with transaction.atomic():
+        server = lock_server(server)
+        _usable(server)
+        _snapshot(server, name)
+        op = enqueue_operation(server=server, kind=Operation.Kind.ROLLBACK, params={"name": name, "start": bool(start)}, user=user)
+        audit_record(action="snapshot.rollback", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
+    return op
+
+
+def snapshot_delete(*, server, name, user=None, request=None):
+    with transaction.atomic():
+        server = lock_server(server)
+        _usable(server)
+        _snapshot(server, name)
+        op = enqueue_operation(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": name}, user=user)
+        audit_record(action="snapshot.delete", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
+    return op
+
+
+# --- backups -------------------------------------------------------------------------------------
+BACKUP_MODES = ("snapshot", "suspend", "stop")
+
+
+def backup_create(*, server, mode="snapshot", notes="", protected=False, policy=None, retry=False, user=None, request=None):
+    if mode not in BACKUP_MODES:
+        raise ValidationError({"mode": _("Choose snapshot, suspend or stop.")})
+    with transaction.atomic():
+        server = lock_server(server)
+        _usable(server)
+        limit = server.tenant.max_backups_per_server
+        if policy is None and server.backups.kept().count() >= limit:
+            raise ValidationError(_("Your tenant may keep %(limit)s backups per server; delete one first.") % {"limit": limit})
+        op = enqueue_operation(
+            server=server, kind=Operation.Kind.BACKUP, user=user,
+            params={"mode": mode, "notes": notes[:200], "protected": bool(protected),
+                    "policy": policy.pk if policy else None, "retry": retry},
+        )
+        if policy is None:
+            audit_record(action="backup.create", tenant=server.tenant, request=request, actor=user, obj=server)
+    return op
+
+
+def backup_restore(*, backup, target="same", hostname="", confirm=False, user=None, request=None):
+    """Restore over the same server (confirmed, stopped first) or into a new server placed like a create."""
+    if backup.deleted_at:
+        raise ValidationError(_("This backup no longer exists."))
+    if target == "same":
+        server = backup.server
+        if server is None or server.status in (Server.Status.DELETED, Server.Status.DELETING, Server.Status.FAILED):
+            raise ValidationError({"target": _("The original server is gone; restore into a new server.")})
+        if not confirm:
+            raise ValidationError({"confirm": _("Confirm that the server's current data is replaced by the backup.")})
+        with transaction.atomic():
+            server = lock_server(server)
+            _usable(server)
+            no_pending(server)
+            was_running = server.status == Server.Status.RUNNING
+            server.transition(Server.Status.BUILDING, _("Restoring backup"))
+            op = enqueue_operation(
+                server=server, kind=Operation.Kind.RESTORE, user=user,
+                params={"backup": backup.pk, "new": False, "was_running": was_running},
+            )
+            audit_record(action="backup.restore", tenant=backup.tenant, request=request, actor=user, obj=server, details={"backup": str(backup)})
+        return op
+    if target != "new":
+        raise ValidationError({"target": _("Choose the same or a new server.")})
+    with transaction.atomic():
+        server = reserve_server(
+            tenant=backup.tenant, cluster=backup.cluster, kind=backup.kind, hostname=hostname,
+            cores=backup.cores, memory_mb=backup.memory_mb, disk_gb=backup.disk_gb, created_by=user,
+            default_user=backup.server.default_user if backup.server else "",
+        )
+        op = enqueue_operation(server=server, kind=Operation.Kind.RESTORE, user=user, params={"backup": backup.pk, "new": True})
+        audit_record(action="backup.restore", tenant=backup.tenant, request=request, actor=user, obj=server, details={"backup": str(backup), "new": True})
+    return op
+
+
+def _backup_operation(backup, kind, params, user):
+    """Backup housekeeping runs as an operation of its server, or on its own once the server is gone."""
+    server = backup.server if backup.server and backup.server.status != Server.Status.DELETED else None
+    op = Operation.objects.create(
+        tenant=backup.tenant, server=server, kind=kind, created_by=user,
+        params={"backup": backup.pk, "cluster": backup.cluster_id, **params},
+    )
+    from provisioning import engine
+
+    engine.enqueue_on_commit(op.pk)
+    return op
+
+
+def backup_delete(*, backup, user=None, request=None):
+    with transaction.atomic():
+        backup = Backup.objects.select_for_update().get(pk=backup.pk)
+        if backup.deleted_at:
+            raise ValidationError(_("This backup no longer exists."))
+        if backup.protected:
+            raise ValidationError(_("This backup is protected; remove the protection first."))
+        op = _backup_operation(backup, Operation.Kind.BACKUP_DELETE, {}, user)
+        audit_record(action="backup.delete", tenant=backup.tenant, request=request, actor=user, obj=backup)
+    return op
+
+
+def backup_protect(*, backup, protected, user=None, request=None):
+    with transaction.atomic():
+        backup = Backup.objects.select_for_update().get(pk=backup.pk)
+        if backup.deleted_at:
+            raise ValidationError(_("This backup no longer exists."))
+        op = _backup_operation(backup, Operation.Kind.BACKUP_PROTECT, {"protected": bool(protected)}, user)
+        audit_record(action="backup.protect" if protected else "backup.unprotect", tenant=backup.tenant, request=request, actor=user, obj=backup)
+    return op
+
+
+def backups_expire():
+    """Backups of deleted servers are kept for the retention period, then removed."""
+    ops = []
+    for backup in Backup.objects.kept().filter(expires_at__lt=timezone.now(), protected=False):
+        with transaction.atomic():
+            ops.append(_backup_operation(backup, Operation.Kind.BACKUP_DELETE, {"expired": True}, None))
+    return ops
+
+
+def backup_policy_set(
+    *, server, enabled=True, frequency="daily", weekday=0, time=None, keep_last=3, keep_daily=7, keep_weekly=4,
+    keep_monthly=0, managed_by_jiku=False, user=None, request=None,
+):
+    """Store the schedule in django-celery-beat (staff can edit it in the admin), in the tenant's time zone."""
+    if frequency not in BackupPolicy.Frequency.values:
+        raise ValidationError({"frequency": _("Choose daily or weekly.")})
+    if not 0 <= weekday <= 6:
+        raise ValidationError({"weekday": _("Choose a weekday.")})
+    if max(keep_last, keep_daily, keep_weekly, keep_monthly) == 0:
+        raise ValidationError({"keep_last": _("Keep at least one backup.")})
+    with transaction.atomic():
+        server = lock_server(server)
+        policy, _created = BackupPolicy.objects.get_or_create(server=server)
+        policy.enabled, policy.frequency, policy.weekday = enabled, frequency, weekday
+        policy.time = time or policy.time
+        policy.keep_last, policy.keep_daily, policy.keep_weekly, policy.keep_monthly = keep_last, keep_daily, keep_weekly, keep_monthly
+        policy.managed_by_jiku = managed_by_jiku
+        hour, minute = (policy.time.hour, policy.time.minute) if hasattr(policy.time, "hour") else map(int, str(policy.time).split(":")[:2])
+        crontab, _c = CrontabSchedule.objects.get_or_create(
+            minute=str(minute), hour=str(hour), day_of_week="*" if frequency == "daily" else str((weekday + 1) % 7),
+            day_of_month="*", month_of_year="*", timezone=server.tenant.time_zone,
+        )
+        task = policy.periodic_task or PeriodicTask(name=f"backup policy {server.public_id}")
+        task.crontab, task.interval = crontab, None
+        task.task = "provisioning.tasks.run_backup_policy"
+        task.args = json.dumps([server.pk])
+        task.enabled = enabled
+        task.save()
+        policy.periodic_task = task
+        policy.save()
+        audit_record(action="backup.policy", tenant=server.tenant, request=request, actor=user, obj=server,
+                     details={"enabled": enabled, "frequency": frequency, "time": str(policy.time)})
+    return policy
+
+
+# --- high availability, moves, staging -------------------------------------------------------
+def ha_set(*, server, enabled, user=None, request=None):
+    with transaction.atomic():
+        server = lock_server(server)
+        _usable(server)
+        if server.ha_enabled == bool(enabled):
+            raise ValidationError(_("High availability is already switched that way."))
+        op = enqueue_operation(server=server, kind=Operation.Kind.HA, params={"enabled": bool(enabled)}, user=user)
+        audit_record(action="server.ha_on" if enabled else "server.ha_off", tenant=server.tenant, request=request, actor=user, obj=server)
+    return op
+
+
+def server_migrate(*, server, target, drain=None, user=None, request=None):
+    """Staff: move a server to another node of its cluster."""
+    with transaction.atomic():
+        server = lock_server(server)
+        if target.cluster_id != server.cluster_id or target.pk == server.node_id:
+            raise ValidationError({"target": _("Choose another node of the same cluster.")})
+        if target.status != Node.Status.ONLINE:
+            raise ValidationError({"target": _("The target node is not online.")})
+        _usable(server)
+        op = enqueue_operation(
+            server=server, kind=Operation.Kind.MIGRATE, user=user, params={"target": target.pk, "drain": drain}
+        )
+        audit_record(action="server.migrate", tenant=server.tenant, request=request, actor=user, obj=server, details={"target": target.name})
+    return op
+
+
+def node_drain(*, node, user=None, request=None):
+    """Staff: no new servers on the node, and its servers move away one after another."""
+    with transaction.atomic():
+        node = Node.objects.select_for_update().get(pk=node.pk)
+        node.draining = True
+        node.save(update_fields=["draining"])
+        audit_record(action="node.drain", request=request, actor=user, obj=node)
+    return drain_next(node=node, user=user)
+
+
+def drain_next(*, node, user=None):
+    """Start moving the next server off a draining node; returns the operation or None when empty."""
+    from provisioning.placement import choose_node
+
+    node.refresh_from_db()
+    if not node.draining:
+        return None
+    server = Server.objects.live().filter(node=node, status__in=USABLE).order_by("pk").first()
+    if server is None:
+        return None
+    target = choose_node(
+        cluster=node.cluster, tenant=server.tenant, cores=server.cores, memory_mb=server.memory_mb, disk_gb=server.disk_gb,
+        exclude={node.pk},
+    )
+    return server_migrate(server=server, target=target, drain=node.pk, user=user)
+
+
+def staging_create(*, server, user=None, request=None):
+    """A full copy for testing, with its own name and address, counted against the quota."""
+    hostname = f"{server.hostname}-staging"[:63].rstrip("-")
+    with transaction.atomic():
+        source = lock_server(server)
+        _usable(source)
+        if source.staging_of_id:
+            raise ValidationError(_("This is a staging copy already."))
+        copy = reserve_server(
+            tenant=source.tenant, cluster=source.cluster, kind=source.kind, hostname=hostname, cores=source.cores,
+            memory_mb=source.memory_mb, disk_gb=source.disk_gb, image=source.image, default_user=source.default_user,
+            ssh_keys=source.ssh_keys, staging_of=source, created_by=user,
+            # Proxmox clones guests on local storage only onto their own node.
+            node=source.node,
+        )
+        op = enqueue_operation(server=copy, kind=Operation.Kind.STAGING, params={"source": source.pk}, user=user)
+        audit_record(action="staging.create", tenant=source.tenant, request=request, actor=user, obj=copy, details={"source": source.hostname})
+    return op
+
+
+def staging_promote(*, staging, user=None, request=None):
+    """The staging copy takes over name and address; the old production keeps a safety snapshot."""
+    with transaction.atomic():
+        staging = lock_server(staging)
+        production = staging.staging_of
+        if production is None:
+            raise ValidationError(_("Only a staging copy can be promoted."))
+        production = lock_server(production)
+        _usable(staging)
+        _usable(production)
+        no_pending(staging)
+        no_pending(production)
+        name = f"before_promote_{timezone.localtime():%Y%m%d_%H%M}"
+        Snapshot.objects.create(server=production, name=name, description=_("Before promoting the staging copy"))
+        op = enqueue_operation(
+            server=production, kind=Operation.Kind.PROMOTE, user=user,
+            params={"staging": staging.pk, "snapshot": name, "snapshots": production.cluster.snapshot_capable},
+        )
+        audit_record(action="staging.promote", tenant=staging.tenant, request=request, actor=user, obj=staging)
+    return op
+

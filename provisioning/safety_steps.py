@@ -1,0 +1,289 @@
+"""Steps of the safety-net operations (snapshots, backups, restores, HA, moves, staging).
+
+As everywhere in the engine, a step first looks at Proxmox, so running it again after a crash
+is harmless.
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Backup, BackupPolicy, Node, Operation, Server, Snapshot
+from .placement import pool_for
+from .proxmox import ProxmoxError
+from .retention import backups_to_prune
+
+
+def _s(ctx):
+    return ctx.server
+
+
+def _node(ctx):
+    return ctx.server.node.name
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+def _snapshot_names(ctx):
+    s = _s(ctx)
+    return {e["name"] for e in ctx.pve.snapshots(node=_node(ctx), kind=s.kind, vmid=s.vmid) if e["name"] != "current"}
+
+
+def snapshot_take(ctx):
+    s, p = _s(ctx), ctx.params
+    if p["name"] in _snapshot_names(ctx):
+        return None
+    return ctx.pve.snapshot_create(
+        node=_node(ctx), kind=s.kind, vmid=s.vmid, name=p["name"], description=p.get("description", ""),
+        include_ram=p.get("include_ram", False),
+    )
+
+
+def snapshot_ready(ctx):
+    s = _s(ctx)
+    listing = {e["name"]: e for e in ctx.pve.snapshots(node=_node(ctx), kind=s.kind, vmid=s.vmid)}
+    name = ctx.params["name"]
+    Snapshot.objects.filter(server=s, name=name).update(ready=True, parent=listing.get(name, {}).get("parent", ""))
+
+
+def rollback(ctx):
+    s, p = _s(ctx), ctx.params
+    return ctx.pve.snapshot_rollback(node=_node(ctx), kind=s.kind, vmid=s.vmid, name=p["name"], start=p.get("start"))
+
+
+def rollback_done(ctx):
+    status = ctx.pve.guest_status(_node(ctx), _s(ctx).kind, _s(ctx).vmid) or {}
+    _s(ctx).transition(Server.Status.RUNNING if status.get("status") == "running" else Server.Status.STOPPED)
+
+
+def snapshot_remove(ctx):
+    s, name = _s(ctx), ctx.params["name"]
+    if name not in _snapshot_names(ctx):
+        return None
+    return ctx.pve.snapshot_delete(node=_node(ctx), kind=s.kind, vmid=s.vmid, name=name)
+
+
+def snapshot_forget(ctx):
+    Snapshot.objects.filter(server=_s(ctx), name=ctx.params["name"]).delete()
+
+
+# --- backups ----------------------------------------------------------------------------------------
+def _backup_listing(ctx, vmid):
+    s = _s(ctx)
+    return ctx.pve.backups(node=s.node.name, storage=s.cluster.backup_storage, vmid=vmid)
+
+
+def vzdump(ctx):
+    s, p = _s(ctx), ctx.params
+    # Remember what existed, so the new archive can be told apart after a crash as well.
+    if "known" not in p:
+        p["known"] = sorted(e["volid"] for e in _backup_listing(ctx, s.vmid))
+        ctx.op.save(update_fields=["params"])
+    return ctx.pve.vzdump(
+        node=_node(ctx), vmid=s.vmid, storage=s.cluster.backup_storage, mode=p.get("mode", "snapshot"),
+        notes=p.get("notes", ""), protected=p.get("protected", False),
+    )
+
+
+def backup_record(ctx):
+    s, p = _s(ctx), ctx.params
+    known = set(p.get("known", []))
+    for entry in _backup_listing(ctx, s.vmid):
+        if entry["volid"] in known:
+            continue
+        Backup.objects.get_or_create(
+            cluster=s.cluster,
+            volid=entry["volid"],
+            defaults=dict(
+                tenant=s.tenant, server=s, node=s.node.name, storage=s.cluster.backup_storage, kind=s.kind,
+                hostname=s.hostname, cores=s.cores, memory_mb=s.memory_mb, disk_gb=s.disk_gb,
+                size_bytes=entry.get("size", 0), notes=(entry.get("notes") or p.get("notes", ""))[:200],
+                protected=bool(entry.get("protected")), scheduled=bool(p.get("policy")),
+                created_at=datetime.datetime.fromtimestamp(entry.get("ctime", timezone.now().timestamp()), tz=datetime.UTC),
+            ),
+        )
+
+
+def backup_prune(ctx):
+    """After a scheduled backup: keep what the policy says, remove the rest (never protected ones)."""
+    policy = BackupPolicy.objects.filter(pk=ctx.params.get("policy")).first() if ctx.params.get("policy") else None
+    if policy is None:
+        return
+    kept = list(Backup.objects.kept().filter(server=_s(ctx), scheduled=True))
+    for backup in backups_to_prune(kept, policy, tz=_s(ctx).tenant.time_zone):
+        _delete_volume(ctx, backup)
+    policy.last_run_at, policy.last_status, policy.last_error = timezone.now(), "ok", ""
+    policy.save(update_fields=["last_run_at", "last_status", "last_error"])
+
+
+def _delete_volume(ctx, backup):
+    try:
+        ctx.pve.volume_delete(node=backup.node, storage=backup.storage, volid=backup.volid)
+    except ProxmoxError as exc:
+        if "does not exist" not in exc.message and "no such" not in exc.message.lower():
+            raise
+    backup.deleted_at = timezone.now()
+    backup.save(update_fields=["deleted_at"])
+
+
+def backup_remove(ctx):
+    backup = Backup.objects.get(pk=ctx.params["backup"])
+    if backup.deleted_at is None:
+        _delete_volume(ctx, backup)
+
+
+def backup_set_protection(ctx):
+    backup = Backup.objects.get(pk=ctx.params["backup"])
+    protected = ctx.params["protected"]
+    ctx.pve.volume_protect(node=backup.node, storage=backup.storage, volid=backup.volid, protected=protected)
+    backup.protected = protected
+    backup.save(update_fields=["protected"])
+
+
+# --- restore --------------------------------------------------------------------------------------------
+def restore(ctx):
+    s, p = _s(ctx), ctx.params
+    status = ctx.pve.guest_status(_node(ctx), s.kind, s.vmid)
+    if p.get("new") and status is not None:
+        # Our restore already began before a crash: let Proxmox finish it.
+        from .engine import Yield
+
+        return Yield(1.0) if status.get("lock") else None
+    backup = Backup.objects.get(pk=p["backup"])
+    return ctx.pve.restore(
+        node=_node(ctx), kind=s.kind, vmid=s.vmid, volid=backup.volid, storage=s.cluster.storage,
+        force=not p.get("new"), unique=bool(p.get("new")),
+    )
+
+
+def readdress(ctx):
+    """A restored or cloned guest carries the old name and address; give it this server's."""
+    s = _s(ctx)
+    pool = pool_for(s)
+    if s.kind == Server.Kind.QEMU:
+        ipconfig = f"ip={s.ipv4}/{pool.prefixlen},gw={pool.gateway},ip6=auto" if pool else "ip=dhcp,ip6=auto"
+        ctx.pve.configure_vm(node=_node(ctx), vmid=s.vmid, name=s.hostname, ipconfig0=ipconfig)
+    else:
+        ip = f"{s.ipv4}/{pool.prefixlen},gw={pool.gateway}" if pool else "dhcp"
+        ctx.pve.configure_ct(
+            node=_node(ctx), vmid=s.vmid, hostname=s.hostname, net0=f"name=eth0,bridge={s.cluster.bridge},ip={ip},ip6=auto"
+        )
+
+
+def start_if_was_running(ctx):
+    if not ctx.params.get("was_running"):
+        return None
+    s = _s(ctx)
+    status = ctx.pve.guest_status(_node(ctx), s.kind, s.vmid) or {}
+    if status.get("status") == "running":
+        return None
+    return ctx.pve.power(node=_node(ctx), kind=s.kind, vmid=s.vmid, action="start")
+
+
+# --- HA and moves -----------------------------------------------------------------------------------------
+def ha_apply(ctx):
+    s, enabled = _s(ctx), ctx.params["enabled"]
+    try:
+        if enabled:
+            # The requested state follows the server's power state.
+            state = "started" if s.status == Server.Status.RUNNING else "stopped"
+            ctx.pve.ha_add(kind=s.kind, vmid=s.vmid, state=state)
+        else:
+            ctx.pve.ha_remove(kind=s.kind, vmid=s.vmid)
+    except ProxmoxError as exc:
+        # Done before a crash: the resource is already there, or already gone.
+        if "already defined" not in exc.message and "not HA managed" not in exc.message:
+            raise
+    s.ha_enabled = enabled
+    s.save(update_fields=["ha_enabled"])
+
+
+def migrate(ctx):
+    s = _s(ctx)
+    target = Node.objects.get(pk=ctx.params["target"])
+    status = ctx.pve.guest_status(target.name, s.kind, s.vmid)
+    if status is not None and not status.get("lock"):
+        return None  # already there
+    return ctx.pve.migrate(
+        node=_node(ctx), kind=s.kind, vmid=s.vmid, target=target.name, running=s.status == Server.Status.RUNNING
+    )
+
+
+def migrate_done(ctx):
+    s = _s(ctx)
+    s.node = Node.objects.get(pk=ctx.params["target"])
+    s.save(update_fields=["node"])
+    drain = ctx.params.get("drain")
+    if drain:
+        from .actions.safety import drain_next
+
+        transaction.on_commit(lambda: drain_next(node=Node.objects.get(pk=drain)))
+
+
+# --- staging -------------------------------------------------------------------------------------------------
+def staging_clone(ctx):
+    s = _s(ctx)
+    existing = ctx.pve.guest_status(_node(ctx), s.kind, s.vmid)
+    if existing is not None:
+        from .engine import Yield
+
+        return Yield(1.0) if existing.get("lock") else None
+    source = Server.objects.select_related("node").get(pk=ctx.params["source"])
+    return ctx.pve.clone_guest(
+        node=source.node.name, kind=s.kind, vmid=source.vmid, newid=s.vmid, hostname=s.hostname,
+        target=_node(ctx), storage=s.cluster.storage,
+    )
+
+
+def promote_snapshot(ctx):
+    if not ctx.params.get("snapshots"):
+        return None
+    ctx.params.setdefault("name", ctx.params["snapshot"])
+    return snapshot_take(ctx)
+
+
+def promote_swap(ctx):
+    """Swap names and addresses in Proxmox, then in the database, exactly once."""
+    production = _s(ctx)
+    staging = Server.objects.select_related("node", "cluster").get(pk=ctx.params["staging"])
+    if not ctx.params.get("swapped"):
+        with transaction.atomic():
+            prod_name, prod_ip = production.hostname, production.ipv4
+            stag_name, stag_ip = staging.hostname, staging.ipv4
+            Server.objects.filter(pk=production.pk).update(hostname=f"promote-{production.pk}", ipv4=None)
+            Server.objects.filter(pk=staging.pk).update(hostname=prod_name, ipv4=prod_ip, staging_of=None)
+            Server.objects.filter(pk=production.pk).update(hostname=stag_name, ipv4=stag_ip, staging_of=staging)
+            ctx.params["swapped"] = True
+            ctx.op.save(update_fields=["params"])
+    for server in (Server.objects.select_related("node", "cluster").get(pk=pk) for pk in (production.pk, staging.pk)):
+        ctx.server = server
+        readdress(ctx)
+        if server.status == Server.Status.RUNNING:
+            # Cloud-init applies the new address on the next boot.
+            ctx.pve.power(node=server.node.name, kind=server.kind, vmid=server.vmid, action="reboot")
+    ctx.server = Server.objects.get(pk=production.pk)
+
+
+def on_failure(op):
+    """What a failed safety operation leaves behind: nothing reserved, the reason where users look."""
+    if op.kind == Operation.Kind.SNAPSHOT:
+        Snapshot.objects.filter(server=op.server_id, name=op.params.get("name"), ready=False).delete()
+    elif op.kind == Operation.Kind.PROMOTE and not op.params.get("swapped"):
+        Snapshot.objects.filter(server=op.server_id, name=op.params.get("snapshot"), ready=False).delete()
+    elif op.kind == Operation.Kind.BACKUP and op.params.get("policy"):
+        from .tasks import run_backup_policy
+
+        policy = BackupPolicy.objects.filter(server=op.server_id).first()
+        if policy:
+            policy.last_run_at, policy.last_status, policy.last_error = timezone.now(), "failed", op.error
+            policy.save(update_fields=["last_run_at", "last_status", "last_error"])
+            if not op.params.get("retry"):
+                # A failed scheduled backup is tried once more a little later.
+                transaction.on_commit(lambda: run_backup_policy.apply_async((op.server_id, True), countdown=300))
+    elif op.kind == Operation.Kind.RESTORE:
+        server = Server.objects.get(pk=op.server_id)
+        if op.params.get("new"):
+            server.transition(Server.Status.FAILED, op.error[:250])
+            server.release()
+        else:
+            server.transition(Server.Status.UNAVAILABLE, op.error[:250])
