@@ -60,3 +60,52 @@ class ReinstallForm(forms.Form):
 
 class DeleteForm(forms.Form):
     confirm_hostname = forms.CharField(label=_("Type the hostname to confirm"), max_length=63)
+
+
+class SnapshotForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=40, help_text=_("e.g. before_update"))
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    include_ram = forms.BooleanField(label=_("Include RAM (virtual machines only)"), required=False)
+
+
+class RollbackForm(forms.Form):
+    start = forms.BooleanField(label=_("Start afterwards"), required=False, initial=True)
+
+
+class BackupForm(forms.Form):
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=[("snapshot", _("Snapshot (no downtime)")), ("suspend", _("Suspend")), ("stop", _("Stop"))],
+    )
+    notes = forms.CharField(label=_("Notes"), max_length=200, required=False)
+    protected = forms.BooleanField(label=_("Protect from deletion"), required=False)
+
+
+class BackupPolicyForm(forms.Form):
+    enabled = forms.BooleanField(label=_("Scheduled backups"), required=False, initial=True)
+    frequency = forms.ChoiceField(label=_("Frequency"), choices=[("daily", _("Daily")), ("weekly", _("Weekly"))])
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"),
+        coerce=int,
+        choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+                 (5, _("Saturday")), (6, _("Sunday"))],
+    )
+    time = forms.TimeField(label=_("Time"), initial="02:00", widget=forms.TimeInput(attrs={"type": "time"}))
+    keep_last = forms.IntegerField(label=_("Keep last"), min_value=0, max_value=100, initial=3)
+    keep_daily = forms.IntegerField(label=_("Keep daily"), min_value=0, max_value=100, initial=7)
+    keep_weekly = forms.IntegerField(label=_("Keep weekly"), min_value=0, max_value=100, initial=4)
+    keep_monthly = forms.IntegerField(label=_("Keep monthly"), min_value=0, max_value=100, initial=0)
+
+
+class RestoreForm(forms.Form):
+    target = forms.ChoiceField(
+        label=_("Restore"), choices=[("new", _("into a new server")), ("same", _("over the original server"))]
+    )
+    hostname = forms.CharField(label=_("Hostname of the new server"), max_length=63, required=False)
+    confirm = forms.BooleanField(label=_("I understand that the original server's data is replaced."), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("target") == "new" and not data.get("hostname"):
+            self.add_error("hostname", _("Enter a hostname for the new server."))
+        return data

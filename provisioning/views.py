@@ -6,10 +6,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenants.access import get_for_tenant, tenant_required
+from tenants.models import Duty
 
 from . import actions
-from .forms import DeleteForm, ReinstallForm, RenameForm, ResizeForm, ServerCreateForm
-from .models import Operation, Server
+from .forms import (
+    BackupForm,
+    BackupPolicyForm,
+    DeleteForm,
+    ReinstallForm,
+    RenameForm,
+    ResizeForm,
+    RollbackForm,
+    ServerCreateForm,
+    SnapshotForm,
+)
+from .models import BackupPolicy, Operation, Server
 from .steps import step_label
 
 
@@ -89,13 +100,31 @@ def _detail_context(request, server):
 def server_detail(request, public_id):
     server = _server(request, public_id)
     context = _detail_context(request, server)
+    policy = BackupPolicy.objects.filter(server=server).first()
     context.update(
+        snapshots=server.snapshots.all(),
+        backups=server.backups.kept(),
+        policy=policy,
+        staging_copies=server.staging_copies.live(),
+        snapshot_form=SnapshotForm(),
+        rollback_form=RollbackForm(),
+        backup_form=BackupForm(),
+        policy_form=BackupPolicyForm(initial=_policy_initial(policy)),
+        jiku_backups=request.tenant.managed_by_jiku(Duty.BACKUPS),
+        jiku_snapshots=request.tenant.managed_by_jiku(Duty.SNAPSHOTS),
         resize_form=ResizeForm(initial={"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}),
         rename_form=RenameForm(initial={"hostname": server.hostname}),
         reinstall_form=ReinstallForm(server=server),
         delete_form=DeleteForm(),
     )
     return render(request, "provisioning/server_detail.html", context)
+
+
+def _policy_initial(policy):
+    if policy is None:
+        return {}
+    fields = ["enabled", "frequency", "weekday", "time", "keep_last", "keep_daily", "keep_weekly", "keep_monthly"]
+    return {f: getattr(policy, f) for f in fields}
 
 
 @tenant_required("view")
@@ -105,21 +134,20 @@ def server_live(request, public_id):
     return render(request, "provisioning/_server_live.html", _detail_context(request, server))
 
 
-def _run_form_action(request, server, form, call, success):
-    if form.is_valid():
-        try:
-            call(form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, success)
-            return None
-    for error in form.non_field_errors():
-        messages.error(request, error)
-    for field in form:
-        for error in field.errors:
-            messages.error(request, f"{field.label}: {error}")
-    return None
+def submit_form(request, form, call, success):
+    """Validate, call one action, and tell the user what happened, errors named by field."""
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        return False
+    try:
+        call(form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return False
+    messages.success(request, success)
+    return True
 
 
 @require_POST
@@ -142,9 +170,8 @@ def server_power(request, public_id, action):
 def server_resize(request, public_id):
     server = _server(request, public_id)
     form = ResizeForm(request.POST)
-    _run_form_action(
+    submit_form(
         request,
-        server,
         form,
         lambda d: actions.server_resize(server=server, user=request.user, request=request, **d),
         _("The server is being resized."),
@@ -157,9 +184,8 @@ def server_resize(request, public_id):
 def server_rename(request, public_id):
     server = _server(request, public_id)
     form = RenameForm(request.POST)
-    _run_form_action(
+    submit_form(
         request,
-        server,
         form,
         lambda d: actions.server_rename(server=server, hostname=d["hostname"], user=request.user, request=request),
         _("The server is being renamed."),
@@ -172,9 +198,8 @@ def server_rename(request, public_id):
 def server_reinstall(request, public_id):
     server = _server(request, public_id)
     form = ReinstallForm(request.POST, server=server)
-    _run_form_action(
+    submit_form(
         request,
-        server,
         form,
         lambda d: actions.server_reinstall(
             server=server, image=d["image"], password=d["password"], user=request.user, request=request

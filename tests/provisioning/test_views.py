@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from provisioning import actions
-from provisioning.models import Server
+from provisioning.models import Operation, Server
 
 from .conftest import wait_done
 
@@ -21,7 +21,44 @@ def server_urls(server):
         ("post", reverse("provisioning:server_rename", args=[pid])),
         ("post", reverse("provisioning:server_reinstall", args=[pid])),
         ("post", reverse("provisioning:server_delete", args=[pid])),
+        ("post", reverse("provisioning:snapshot_create", args=[pid])),
+        ("post", reverse("provisioning:snapshot_before_update", args=[pid])),
+        ("post", reverse("provisioning:snapshot_rollback", args=[pid, "snap"])),
+        ("post", reverse("provisioning:snapshot_delete", args=[pid, "snap"])),
+        ("post", reverse("provisioning:backup_create", args=[pid])),
+        ("post", reverse("provisioning:backup_policy", args=[pid])),
+        ("post", reverse("provisioning:ha_toggle", args=[pid])),
+        ("post", reverse("provisioning:staging_create", args=[pid])),
+        ("post", reverse("provisioning:staging_promote", args=[pid])),
     ]
+
+
+def backup_urls(backup):
+    return [
+        ("post", reverse("provisioning:backup_restore", args=[backup.public_id])),
+        ("post", reverse("provisioning:backup_delete", args=[backup.public_id])),
+        ("post", reverse("provisioning:backup_protect", args=[backup.public_id])),
+    ]
+
+
+@pytest.fixture
+def alice_backup(alice_server):
+    from django.utils import timezone
+
+    from provisioning.models import Backup
+
+    return Backup.objects.create(
+        tenant=alice_server.tenant, server=alice_server, cluster=alice_server.cluster, node="pve", storage="backup",
+        volid="backup:backup/vzdump-lxc-100-2026_11_26-01_00_00.tar.zst", kind="lxc", hostname="web-01",
+        created_at=timezone.now(),
+    )
+
+
+def test_other_tenants_get_404_for_every_backup_url_and_see_none(alice_backup, charlie_client):
+    for method, url in backup_urls(alice_backup):
+        assert getattr(charlie_client, method)(url, {"target": "new", "hostname": "x", "protected": "1"}).status_code == 404
+    assert alice_backup.hostname not in charlie_client.get(reverse("provisioning:backup_list")).content.decode()
+    assert Operation.objects.filter(kind__in=["restore", "backup_delete", "backup_protect"]).count() == 0
 
 
 @pytest.fixture
@@ -91,3 +128,19 @@ def test_the_server_list_uses_a_constant_number_of_queries(alice_client, tenant_
         for i in range(1, 60)
     )
     assert queries() == few
+
+
+def test_the_server_page_shows_managed_by_jiku_instead_of_the_schedule_form(alice_client, alice_server, tenant_a):
+    from tenants.models import Responsibility
+
+    url = reverse("provisioning:server_detail", args=[alice_server.public_id])
+    page = alice_client.get(url).content.decode()
+    assert "Save schedule" in page and "Managed by JIKU" not in page
+    Responsibility.objects.create(tenant=tenant_a, duty="backups", party="jiku")
+    page = alice_client.get(url).content.decode()
+    assert "Save schedule" not in page and "Managed by JIKU" in page
+    response = alice_client.post(reverse("provisioning:backup_policy", args=[alice_server.public_id]), {"frequency": "daily", "weekday": 0, "time": "02:00", "keep_last": 3, "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 0}, follow=True)
+    assert "JIKU manages this" in response.content.decode()
+    from provisioning.models import BackupPolicy
+
+    assert not BackupPolicy.objects.exists()

@@ -1,0 +1,174 @@
+"""Pages and form posts for snapshots, backups, schedules, HA and staging."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tenants.access import get_for_tenant, tenant_required
+from tenants.models import Duty
+
+from . import actions
+from .forms import BackupForm, BackupPolicyForm, RestoreForm, RollbackForm, SnapshotForm
+from .models import Backup, Server
+from .views import submit_form
+
+
+def _server(request, public_id):
+    qs = Server.objects.exclude(status=Server.Status.DELETED).select_related("cluster", "node", "tenant")
+    return get_for_tenant(qs, request.tenant, public_id=public_id)
+
+
+def _backup(request, public_id):
+    return get_for_tenant(Backup.objects.kept().select_related("server", "cluster"), request.tenant, public_id=public_id)
+
+
+def _back(server):
+    return redirect("provisioning:server_detail", public_id=server.public_id)
+
+
+def _jiku_holds(request, duty):
+    if request.tenant.managed_by_jiku(duty) and not request.user.is_staff:
+        messages.error(request, _("JIKU manages this for your tenant; please send JIKU a request instead."))
+        return True
+    return False
+
+
+@require_POST
+@tenant_required("operate")
+def snapshot_create(request, public_id):
+    server = _server(request, public_id)
+    if not _jiku_holds(request, Duty.SNAPSHOTS):
+        submit_form(request, SnapshotForm(request.POST), lambda d: actions.snapshot_create(server=server, user=request.user, request=request, **d), _("The snapshot is being taken."))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def snapshot_before_update(request, public_id):
+    server = _server(request, public_id)
+    try:
+        actions.snapshot_before_update(server=server, user=request.user, request=request)
+        messages.success(request, _("A safety snapshot is being taken; roll back to it with one click."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def snapshot_rollback(request, public_id, name):
+    server = _server(request, public_id)
+    if not _jiku_holds(request, Duty.ROLLBACKS):
+        submit_form(request, RollbackForm(request.POST), lambda d: actions.snapshot_rollback(server=server, name=name, start=d["start"], user=request.user, request=request), _("The server is being rolled back."))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def snapshot_delete(request, public_id, name):
+    server = _server(request, public_id)
+    try:
+        actions.snapshot_delete(server=server, name=name, user=request.user, request=request)
+        messages.success(request, _("The snapshot is being deleted."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def backup_create(request, public_id):
+    server = _server(request, public_id)
+    submit_form(request, BackupForm(request.POST), lambda d: actions.backup_create(server=server, user=request.user, request=request, **d), _("The backup is running."))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def backup_policy(request, public_id):
+    server = _server(request, public_id)
+    if not _jiku_holds(request, Duty.BACKUPS):
+        submit_form(request, BackupPolicyForm(request.POST), lambda d: actions.backup_policy_set(server=server, user=request.user, request=request, **d), _("The backup schedule was saved."))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def ha_toggle(request, public_id):
+    server = _server(request, public_id)
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        actions.ha_set(server=server, enabled=enabled, user=request.user, request=request)
+        messages.success(request, _("High availability is being switched on.") if enabled else _("High availability is being switched off."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def staging_create(request, public_id):
+    server = _server(request, public_id)
+    try:
+        op = actions.staging_create(server=server, user=request.user, request=request)
+        messages.success(request, _("The staging copy %(name)s is being built.") % {"name": op.server.hostname})
+        return _back(op.server)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def staging_promote(request, public_id):
+    staging = _server(request, public_id)
+    try:
+        actions.staging_promote(staging=staging, user=request.user, request=request)
+        messages.success(request, _("The staging copy takes over; the old server keeps a safety snapshot."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(staging)
+
+
+@tenant_required("view")
+def backup_list(request):
+    backups = Backup.objects.for_tenant(request.tenant).kept().select_related("server")
+    return render(request, "provisioning/backup_list.html", {"backups": backups, "restore_form": RestoreForm()})
+
+
+@require_POST
+@tenant_required("operate")
+def backup_restore(request, public_id):
+    backup = _backup(request, public_id)
+    form = RestoreForm(request.POST)
+    ok = submit_form(request, form, lambda d: actions.backup_restore(backup=backup, user=request.user, request=request, **d), _("The backup is being restored."))
+    if ok and form.cleaned_data["target"] == "same" and backup.server:
+        return _back(backup.server)
+    return redirect("provisioning:backup_list") if not ok else redirect("provisioning:server_list")
+
+
+@require_POST
+@tenant_required("operate")
+def backup_delete(request, public_id):
+    backup = _backup(request, public_id)
+    try:
+        actions.backup_delete(backup=backup, user=request.user, request=request)
+        messages.success(request, _("The backup is being deleted."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("provisioning:backup_list")
+
+
+@require_POST
+@tenant_required("operate")
+def backup_protect(request, public_id):
+    backup = _backup(request, public_id)
+    protected = request.POST.get("protected") == "1"
+    try:
+        actions.backup_protect(backup=backup, protected=protected, user=request.user, request=request)
+        messages.success(request, _("The protection is being changed."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("provisioning:backup_list")
