@@ -1,8 +1,11 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from provisioning.actions import quota_usage
+from provisioning.models import Operation, Server
 from tenants.access import tenant_required
 
 from .celery import app as celery_app
@@ -10,7 +13,51 @@ from .celery import app as celery_app
 
 @tenant_required("view")
 def dashboard(request):
-    return render(request, "portal/dashboard.html", {})
+    """The tenant at a glance: servers with their state, what is running, quota use."""
+    tenant = request.tenant
+    servers = (
+        Server.objects.for_tenant(tenant)
+        .exclude(status=Server.Status.DELETED)
+        .select_related("node", "image")
+        .order_by("hostname")
+    )
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    if status in Server.Status.values:
+        servers = servers.filter(status=status)
+    if kind in Server.Kind.values:
+        servers = servers.filter(kind=kind)
+    servers = list(servers)
+    active = list(
+        Operation.objects.for_tenant(tenant)
+        .filter(state__in=Operation.ACTIVE_STATES)
+        .select_related("server")
+        .order_by("id")
+    )
+    by_server = {op.server_id: op for op in active}
+    for server in servers:
+        server.active_operation = by_server.get(server.pk)
+    used = quota_usage(tenant)
+    quota = [
+        (_("Servers"), used["servers"], tenant.max_servers, ""),
+        (_("Cores"), used["cores"], tenant.max_cores, ""),
+        (_("Memory"), used["memory_mb"], tenant.max_memory_mb, "MiB"),
+        (_("Disk"), used["disk_gb"], tenant.max_disk_gb, "GiB"),
+    ]
+    quota = [(label, value, limit, unit, min(100, int(100 * value / limit)) if limit else 100) for label, value, limit, unit in quota]
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "servers": servers,
+            "operations": active,
+            "quota": quota,
+            "status_filter": status,
+            "kind_filter": kind,
+            "statuses": Server.Status.choices,
+            "kinds": Server.Kind.choices,
+        },
+    )
 
 
 @never_cache
