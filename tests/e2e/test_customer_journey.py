@@ -1,0 +1,128 @@
+"""The whole customer journey in the browser, against pvesim, PostgreSQL and a real Celery worker."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from provisioning.models import Operation, Server
+from tests.provisioning.conftest import cluster, ct_image, pve, sim, vm_image, wait_for, worker  # noqa: F401
+
+from .conftest import link_in_last_mail, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vm_image", "ct_image", "worker")]
+PASSWORD = "a-long-passphrase-7"
+WORDS = {
+    "en": {"running": "Running", "stopped": "Stopped", "shutdown": "Shut down", "start": "Start", "snapshot": "Take snapshot",
+           "rollback": "Roll back", "backup": "Back up now", "restore": "Restore", "delete": "Delete", "create": "Create server"},
+    "de": {"running": "Läuft", "stopped": "Gestoppt", "shutdown": "Herunterfahren", "start": "Starten", "snapshot": "Snapshot erstellen",
+           "rollback": "Zurücksetzen", "backup": "Jetzt sichern", "restore": "Wiederherstellen", "delete": "Löschen", "create": "Server erstellen"},
+}
+
+
+def settle():
+    wait_for(lambda: not Operation.objects.filter(state__in=Operation.ACTIVE_STATES).exists(), timeout=60, message="operations")
+
+
+def sign_up(page, email, tenant_name):
+    page.goto("/accounts/signup/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.goto(link_in_last_mail(email, r"https?://\S+/accounts/confirm-email/\S+"))
+    page.click("main form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/welcome/$"))
+    page.fill("input[name=name]", tenant_name)
+    page.click("main form button[type=submit]")
+
+
+def order(page, words, image, hostname, disk):
+    page.goto("/servers/new/")
+    page.select_option("select[name=image]", label=image)
+    page.fill("input[name=hostname]", hostname)
+    page.fill("input[name=cores]", "1")
+    page.fill("input[name=memory_mb]", "1024")
+    page.fill("input[name=disk_gb]", str(disk))
+    page.fill("input[name=password]", "server-password-1")
+    page.click(f"main form button:has-text('{words['create']}')")
+    expect(page).to_have_url(re.compile(r"/servers/[0-9a-f-]{36}/$"))
+
+
+def press(page, label):
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"main button:has-text('{label}')")
+
+
+def journey(page, live_server, settings, lang):
+    words = WORDS[lang]
+    settings.SITE_URL = live_server.url
+    sign_up(page, f"erika-{lang}@example.com", f"Erika {lang} GmbH")
+
+    order(page, words, "Debian 12 (container)", "files", 8)
+    screenshot(page, f"{lang}-server-building")
+    # The page follows the build by itself (HTMX polling), no reload.
+    expect(page.get_by_test_id("server-status")).to_have_text(words["running"], timeout=30_000)
+    expect(page.locator("main")).to_contain_text("ssh root@192.0.2.10")
+    order(page, words, "Debian 12", "app", 10)
+    expect(page.get_by_test_id("server-status")).to_have_text(words["running"], timeout=30_000)
+
+    page.goto("/servers/")
+    page.click("text=files")
+    files_url = page.url
+    press(page, words["shutdown"])
+    settle()
+    page.goto(files_url)
+    expect(page.get_by_test_id("server-status")).to_have_text(words["stopped"])
+    press(page, words["start"])
+    settle()
+    page.goto(files_url)
+    expect(page.get_by_test_id("server-status")).to_have_text(words["running"])
+
+    page.fill("input[name=name]", "before_change")
+    page.click(f"main button:has-text('{words['snapshot']}')")
+    settle()
+    page.goto(files_url)
+    expect(page.locator("main")).to_contain_text("before_change")
+    press(page, words["rollback"])
+    settle()
+    assert Operation.objects.filter(kind="rollback", state="succeeded").count() == 1
+
+    page.goto(files_url)
+    page.click(f"main button:has-text('{words['backup']}')")
+    settle()
+    page.goto("/backups/")
+    screenshot(page, f"{lang}-backups")
+    page.select_option("select[name=target]", "new")
+    page.fill("input[name=hostname]", "files-copy")
+    page.click(f"main button:has-text('{words['restore']}')")
+    settle()
+    copy = Server.objects.get(hostname="files-copy")
+    assert copy.status == Server.Status.RUNNING
+    page.goto(f"/servers/{copy.public_id}/")
+    screenshot(page, f"{lang}-restored")
+    expect(page.get_by_test_id("server-status")).to_have_text(words["running"])
+
+    page.goto(files_url)
+    page.fill("input[name=confirm_hostname]", "files")
+    page.click(f"main form:has(input[name=confirm_hostname]) button:has-text('{words['delete']}')")
+    settle()
+    page.goto("/servers/")
+    expect(page.locator("main")).not_to_contain_text(re.compile(r"\bfiles\b(?!-copy)"))
+    assert Server.objects.get(hostname="files").status == Server.Status.DELETED
+    page.goto("/")
+    screenshot(page, f"{lang}-dashboard")
+
+
+def test_the_customer_journey_in_english(page, live_server, settings):
+    journey(page, live_server, settings, "en")
+
+
+def test_the_customer_journey_in_german(browser, live_server, settings):
+    settings.LANGUAGE_CODE = "de"
+    context = browser.new_context(base_url=live_server.url, locale="de-DE", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    try:
+        journey(context.new_page(), live_server, settings, "de")
+    finally:
+        context.close()
