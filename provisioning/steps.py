@@ -352,4 +352,6 @@ def on_failure(op):
     elif op.kind == Operation.Kind.REINSTALL:
         server.transition(Server.Status.UNAVAILABLE, reason)
     elif op.kind == Operation.Kind.DELETE:
-        server.transition(op.params.get("previous_status", Server.Status.UNAVAILABLE), reason)
+        # Past the first step the guest was already stopped on the way to being destroyed.
+        stopped = op.step >= 1 and op.params.get("previous_status") == Server.Status.RUNNING
+        server.transition(Server.Status.STOPPED if stopped else op.params.get("previous_status", Server.Status.UNAVAILABLE), reason)
