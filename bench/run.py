@@ -19,6 +19,7 @@ import django  # noqa: E402
 django.setup()
 
 from celery.contrib.testing.worker import start_worker  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from proxmoxer import ProxmoxAPI  # noqa: E402
 
@@ -84,7 +85,88 @@ def bench_pve_calls(sim):
         delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
         polls = delta.pop(POLL, 0)
         results[f"create_{kind}"] = {"calls": sum(delta.values()), "status_polls": polls, "by_endpoint": delta}
+        server = Server.objects.get(hostname=f"calls-{kind}")
+        for label, start in (("snapshot", lambda s=server: actions.snapshot_create(server=s, name="bench")),
+                             ("backup", lambda s=server: actions.backup_create(server=s))):
+            before = sim.request_counts()
+            op = wait(start())
+            assert op.state == "succeeded", op.error
+            after = sim.request_counts()
+            delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+            polls = delta.pop(POLL, 0)
+            results[f"{label}_{kind}"] = {"calls": sum(delta.values()), "status_polls": polls, "by_endpoint": delta}
     return results
+
+
+def bench_burst(sim, creates=50, tenants=10, threads=8):
+    """50 orders from 10 tenants at once; compared with the ideal given per-node task slots."""
+    sim.reset()
+    sim.set_time_scale(1.0)
+    reset_db()
+    cluster, _vm, ct = setup_cluster(sim)
+    owners = [Tenant.objects.create(name=f"T{i}", slug=f"t{i}", max_servers=creates) for i in range(tenants)]
+    start = time.monotonic()
+    for i in range(creates):
+        actions.server_create(tenant=owners[i % tenants], image=ct, hostname=f"b{i}", cores=1, memory_mb=512, disk_gb=8, password="bench-password")
+    while Operation.objects.filter(state__in=Operation.ACTIVE_STATES).exists():
+        time.sleep(0.1)
+    elapsed = time.monotonic() - start
+    single = 4.0 + 2.0  # simulator: container create 4 s, start 2 s
+    slots = cluster.nodes.count() * settings.PROVISIONING_MAX_TASKS_PER_NODE
+    ideal = -(-creates // slots) * single
+    vmids = list(Server.objects.values_list("vmid", flat=True))
+    ips = list(Server.objects.values_list("ipv4", flat=True))
+    over = sum(1 for t in owners if Server.objects.live().filter(tenant=t).count() > t.max_servers)
+    sim.set_time_scale(0.0)
+    return {
+        "all": {
+            "creates": creates, "tenants": tenants, "worker_threads": threads, "seconds": round(elapsed, 1),
+            "ideal_seconds": ideal, "ratio": round(elapsed / ideal, 2),
+            "succeeded": Operation.objects.filter(state="succeeded").count(),
+            "duplicate_vmids": len(vmids) - len(set(vmids)), "duplicate_ips": len(ips) - len(set(ips)), "quota_overshoot": over,
+        }
+    }
+
+
+def bench_pages(servers=200, repeats=20):
+    """Server time and SQL queries of the busiest pages with 200 servers, against /healthz in the same run."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.models import Membership
+    from tests.conftest import make_user
+
+    reset_db()
+    cluster = Cluster.objects.create(name="Pages", api_url="127.0.0.1:1", token_id="a@pve!t")
+    tenant = Tenant.objects.create(name="Pages", slug="pages", max_servers=servers)
+    user = make_user(f"pages-{time.time()}@example.com")
+    Membership.objects.create(tenant=tenant, user=user, role="owner")
+    Server.objects.bulk_create(
+        Server(tenant=tenant, cluster=cluster, kind="lxc", hostname=f"p{i}", cores=1, memory_mb=512, disk_gb=8, status="running")
+        for i in range(servers)
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    one = Server.objects.first()
+
+    def measure(url):
+        times = []
+        for _ in range(repeats):
+            with CaptureQueriesContext(connection) as ctx:
+                t0 = time.perf_counter()
+                response = client.get(url)
+                times.append(time.perf_counter() - t0)
+            assert response.status_code == 200, url
+        return sorted(times)[len(times) // 2], len(ctx)
+
+    base, _ = measure("/healthz")
+    out = {}
+    for name, url in (("dashboard", "/"), ("server_list", "/servers/"), ("server_page", f"/servers/{one.public_id}/")):
+        median, queries = measure(url)
+        out[name] = {"servers": servers, "queries": queries, "median_ms": round(median * 1000, 1), "vs_healthz": round(median / base, 1)}
+    out["healthz"] = {"median_ms": round(base * 1000, 2)}
+    return out
 
 
 def direct_build(sim, kind):
@@ -174,6 +256,10 @@ def main():
         with Simulator(scenario="demo", time_scale=0.0, schema_path=os.environ.get("PVESIM_SCHEMA")) as sim:
             out.append({"name": "pve_calls", "parameters": {"time_scale": 0}, "figures": bench_pve_calls(sim)})
             out.append({"name": "create_overhead", "parameters": {"time_scale": 1.0, "repeats": 3, "statistic": "median"}, "figures": bench_create_overhead(sim)})
+    with start_worker(celery_app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30):
+        with Simulator(scenario="demo", time_scale=1.0) as sim:
+            out.append({"name": "burst", "parameters": {"time_scale": 1.0}, "figures": bench_burst(sim)})
+    out.append({"name": "pages", "parameters": {"repeats": 20, "statistic": "median"}, "figures": bench_pages()})
     out.append({"name": "reconcile", "parameters": {"nodes": 50}, "figures": bench_reconcile()})
     for entry in out:
         entry["machine"] = machine
