@@ -1,34 +1,432 @@
-"""Orders: a plan and an image become a server through provisioning's create action."""
+"""Every write in services: keyword-only actions that check the rules, write and audit.
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+Bad input raises ValidationError (keyed by form field where one fits) and changes nothing; a user
+without the sales permission gets PermissionDenied, whatever the view already checked.
+"""
+
+import datetime
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from provisioning import actions as provisioning
+from provisioning.models import Cluster, Image, Node, Server
+from tenants.actions import _send_invitation
+from tenants.audit import audit_record
+from tenants.models import Invitation, Membership, Responsibility, Role, Tenant
 
-from .models import Order
+from . import rules, sample
+from .contracts import default_backup_policy, effective_duties
+from .models import GUEST_KIND, Contract, Offer, OfferRevision, Order, ServiceTier, Target, UseCase
+from .pricing import quote
+from .sizing import size
+
+OFFER_VALID_DAYS = 30
+OFFER_FIELDS = [
+    "language", "company", "contact_name", "contact_email", "employees", "systems", "server_age_years", "challenges",
+    "tier", "duties", "hosting", "cluster", "node_name", "headroom_percent", "setup_fee", "migration_fee", "poc_fee",
+    "term_months", "valid_until",
+]
+USE_CASE_FIELDS = ["name", "current_solution", "target", "plan", "image", "hostname", "note"]
 
 
-def order_create(*, tenant, plan, image, hostname, ssh_keys=(), password="", node=None, user=None, request=None):
-    """Order `plan` built from `image`; the price is fixed on the order at this moment."""
+def require_seller(user):
+    if user is None or not user.is_active or not user.has_perm("services.sell"):
+        raise PermissionDenied
+
+
+# Orders ---------------------------------------------------------------------------------------
+
+
+def _check_order(plan, image):
     if not plan.active:
         raise ValidationError({"plan": _("This plan is no longer offered.")})
     if image is not None and image.kind != plan.kind:
         raise ValidationError({"image": _("This image does not fit the plan's server type.")})
+
+
+def _build(*, tenant, plan, image, hostname, ssh_keys, password, node, user, request):
+    server = provisioning.server_create(
+        tenant=tenant, image=image, hostname=hostname, cores=plan.cores, memory_mb=plan.memory_mb,
+        disk_gb=plan.disk_gb, ssh_keys=ssh_keys, password=password, node=node, user=user, request=request,
+    )
+    policy = default_backup_policy(tenant)
+    if policy:
+        # JIKU holds backups under the contract: every new server gets the tier's schedule.
+        frequency, _sep, at = policy.get("schedule", "daily 02:00").partition(" ")
+        provisioning.backup_policy_set(
+            server=server, frequency=frequency, time=datetime.time.fromisoformat(at or "02:00"),
+            keep_last=policy.get("keep_last", 1), keep_daily=policy.get("keep_daily", 0),
+            keep_weekly=policy.get("keep_weekly", 0), keep_monthly=policy.get("keep_monthly", 0),
+            managed_by_jiku=True, user=user, request=request,
+        )
+    return server
+
+
+def order_create(
+    *, tenant, plan, image, hostname, ssh_keys=(), password="", node=None, offer=None, pending=False, user=None,
+    request=None,
+):
+    """Order `plan` built from `image`; the price is fixed on the order at this moment.
+
+    `pending` records the order without building it: it waits for its node (a VDS being installed)
+    and order_place builds it later with the same server_create call.
+    """
+    _check_order(plan, image)
+    price = plan.price_monthly if node is None or node.dedicated_tenant_id is None else 0
     with transaction.atomic():
-        server = provisioning.server_create(
-            tenant=tenant,
-            image=image,
-            hostname=hostname,
-            cores=plan.cores,
-            memory_mb=plan.memory_mb,
-            disk_gb=plan.disk_gb,
-            ssh_keys=ssh_keys,
-            password=password,
-            node=node,
-            user=user,
-            request=request,
+        if pending:
+            return Order.objects.create(
+                tenant=tenant, plan=plan, hostname=hostname, price_monthly=price, state=Order.State.PENDING,
+                node=node, image=image, offer=offer, created_by=user,
+            )
+        server = _build(
+            tenant=tenant, plan=plan, image=image, hostname=hostname, ssh_keys=ssh_keys, password=password, node=node,
+            user=user, request=request,
         )
         return Order.objects.create(
-            tenant=tenant, plan=plan, server=server, hostname=hostname, price_monthly=plan.price_monthly, created_by=user
+            tenant=tenant, plan=plan, server=server, hostname=hostname, price_monthly=price, node=node, image=image,
+            offer=offer, created_by=user,
         )
+
+
+def order_place(*, order, user=None):
+    """Build a pending order if its node takes servers now; a refusal fails the order with the reason."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("tenant", "plan", "image", "node").get(pk=order.pk)
+        if order.state != Order.State.PENDING or (order.node is not None and not order.node.accepts_new_servers):
+            return order
+        try:
+            with transaction.atomic():
+                _check_order(order.plan, order.image)
+                order.server = _build(
+                    tenant=order.tenant, plan=order.plan, image=order.image, hostname=order.hostname,
+                    ssh_keys=list(order.tenant.ssh_keys.all()), password="", node=order.node, user=user, request=None,
+                )
+        except ValidationError as exc:
+            order.state, order.error = Order.State.FAILED, " ".join(exc.messages)
+        else:
+            order.state, order.error = Order.State.PLACED, ""
+        order.save(update_fields=["server", "state", "error"])
+        audit_record(action=f"order.{order.state}", tenant=order.tenant, actor=user, obj=order,
+                     details={"hostname": order.hostname, "error": order.error})
+    return order
+
+
+def orders_place_pending(*, offer=None):
+    """Place every pending order whose node is online (or that has no node); returns how many were placed."""
+    qs = Order.objects.filter(state=Order.State.PENDING).order_by("id")
+    if offer is not None:
+        qs = qs.filter(offer=offer)
+    placed = 0
+    for order in qs.select_related("node"):
+        if order.node is None or order.node.accepts_new_servers:
+            placed += order_place(order=order).state == Order.State.PLACED
+    return placed
+
+
+# Contracts ------------------------------------------------------------------------------------
+
+
+def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, user=None, request=None):
+    """Bind `tenant` to `tier` and write who holds each duty; a running contract ends here."""
+    matrix = effective_duties(tier, duties)
+    with transaction.atomic():
+        now = timezone.now()
+        Contract.objects.filter(tenant=tenant, ended_at__isnull=True).update(ended_at=now)
+        contract = Contract.objects.create(
+            tenant=tenant, tier=tier, offer=offer, duties=matrix, term_months=term_months, started_at=now,
+            created_by=user,
+        )
+        for duty, party in matrix.items():
+            Responsibility.objects.update_or_create(tenant=tenant, duty=duty, defaults={"party": party})
+        audit_record(action="contract.started", tenant=tenant, request=request, actor=user, obj=contract,
+                     details={"tier": tier.slug, "duties": matrix})
+    return contract
+
+
+# Offers ---------------------------------------------------------------------------------------
+
+
+def _next_number():
+    year = timezone.localdate().year
+    count = Offer.objects.filter(number__startswith=f"A-{year}-").count()
+    return f"A-{year}-{count + 1:04d}"
+
+
+def check_use_cases(use_cases):
+    """Every use case needs a target; containers and VMs also a fitting plan and a hostname."""
+    errors = []
+    for uc in use_cases:
+        label = uc.name or _("(unnamed)")
+        if not uc.name.strip():
+            errors.append(_("Every use case needs a name."))
+        if uc.target not in Target.values:
+            errors.append(_("Use case %(name)s has no target.") % {"name": label})
+            continue
+        if uc.target not in GUEST_KIND:
+            continue
+        kind = GUEST_KIND[uc.target]
+        if uc.plan is None:
+            errors.append(_("Use case %(name)s needs a plan for its %(target)s.")
+                          % {"name": label, "target": Target(uc.target).label})
+        elif uc.plan.kind != kind:
+            errors.append(_("The plan of use case %(name)s does not fit its target.") % {"name": label})
+        if uc.image is not None and uc.image.kind != kind:
+            errors.append(_("The image of use case %(name)s does not fit its target.") % {"name": label})
+        try:
+            provisioning.validate_hostname(uc.hostname)
+        except ValidationError as exc:
+            errors.append(f"{label}: {' '.join(exc.messages)}")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate(offer, use_cases):
+    offer.full_clean(exclude=["number", "tenant", "created_by"])
+    check_use_cases(use_cases)
+    if any(u.image is not None and u.image.cluster_id != offer.cluster_id for u in use_cases):
+        raise ValidationError({"cluster": _("Every chosen image must belong to the offer's cluster.")})
+    if offer.hosting == Offer.Hosting.VDS and not offer.node_name:
+        raise ValidationError({"node_name": _("Name the node the VDS will have.")})
+    sizing = size(use_cases=use_cases, headroom_percent=offer.headroom_percent, tier=offer.tier)
+    if offer.hosting == Offer.Hosting.VDS and sizing.errors:
+        raise ValidationError({"hosting": sizing.errors})
+    if offer.hosting == Offer.Hosting.SHARED and not sizing.shared_possible:
+        raise ValidationError(
+            {"hosting": _("This tier or size cannot run on JIKU's shared nodes; choose a dedicated VDS.")}
+        )
+    return sizing
+
+
+def _snapshot(offer, use_cases):
+    data = {f: str(getattr(offer, f)) for f in OFFER_FIELDS if f not in ("tier", "cluster", "duties", "challenges")}
+    data.update(tier=offer.tier.slug, cluster=offer.cluster_id, duties=offer.duties, challenges=offer.challenges)
+    data["use_cases"] = [
+        {"name": u.name, "current_solution": u.current_solution, "target": u.target, "hostname": u.hostname,
+         "plan": u.plan.slug if u.plan else None, "image": u.image_id, "note": u.note}
+        for u in use_cases
+    ]
+    return data
+
+
+def _save_revision(offer, use_cases, sizing, user):
+    q = quote(offer=offer, sizing=sizing, duties=offer.duties)
+    OfferRevision.objects.create(
+        offer=offer, number=offer.revision, snapshot=_snapshot(offer, use_cases),
+        monthly_net=q.monthly_total.net, once_net=q.once_total.net, created_by=user,
+    )
+
+
+def _write(offer, use_cases, user):
+    """Saves the offer and replaces its use cases; the caller holds the transaction."""
+    offer.duties = effective_duties(offer.tier, offer.duties)
+    sizing = _validate(offer, use_cases)
+    offer.save()
+    offer.use_cases.all().delete()
+    for position, uc in enumerate(use_cases):
+        uc.pk, uc.offer, uc.position = None, offer, position
+    UseCase.objects.bulk_create(use_cases)
+    _save_revision(offer, use_cases, sizing, user)
+    return offer
+
+
+def offer_create_sample(*, user, request=None, company=None, contact_email=None, tenant=None, cluster=None,
+                        language=None, node_name=None):
+    """A new draft pre-filled with the concept's sample customer; the rules suggest every target."""
+    require_seller(user)
+    language = language if language in sample.SAMPLE else ("de" if (get_language() or "de").startswith("de") else "en")
+    data = sample.SAMPLE[language]
+    tier = ServiceTier.objects.filter(slug=sample.COMMON["tier_slug"], active=True).first() or (
+        ServiceTier.objects.filter(active=True).first()
+    )
+    if tier is None:
+        raise ValidationError(_("Set up the service tiers in the administration first."))
+    offer = Offer(
+        language=language, company=company or data["company"], contact_name=data["contact_name"],
+        contact_email=contact_email or sample.COMMON["contact_email"], systems=data["systems"], tier=tier,
+        cluster=cluster or Cluster.objects.filter(active=True).first(), tenant=tenant,
+        node_name=node_name or sample.COMMON["node_name"],
+        valid_until=timezone.localdate() + timedelta(days=OFFER_VALID_DAYS), created_by=user,
+        **{k: v for k, v in sample.COMMON.items() if k not in ("tier_slug", "contact_email", "node_name")},
+    )
+    active_rules = list(rules.SuggestionRule.objects.filter(active=True))
+    use_cases = []
+    for name, current in data["use_cases"]:
+        suggestion = rules.suggest(name, current, active_rules) or {"target": Target.SAAS}
+        use_cases.append(UseCase(name=name, current_solution=current, **suggestion))
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                offer.number = _next_number()
+                _write(offer, use_cases, user)
+                audit_record(action="offer.created", request=request, actor=user, obj=offer,
+                             details={"sample": True, "company": offer.company})
+                return offer
+        except IntegrityError:
+            offer.pk = None  # another offer took the number between count and insert
+    raise ValidationError(_("Could not number the offer; please try again."))
+
+
+def offer_update(*, offer, user, fields, use_cases, request=None):
+    """Apply edited fields and use cases (unsaved UseCase objects) as the offer's next revision."""
+    require_seller(user)
+    with transaction.atomic():
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        if not offer.is_editable:
+            raise ValidationError(_("Only a draft or sent offer that has not expired can be changed."))
+        for name, value in fields.items():
+            if name in OFFER_FIELDS:
+                setattr(offer, name, value)
+        offer.revision += 1
+        _write(offer, list(use_cases), user)
+        audit_record(action="offer.updated", request=request, actor=user, obj=offer,
+                     details={"revision": offer.revision})
+    return offer
+
+
+def _check_open(offer):
+    if offer.state == Offer.State.ACCEPTED:
+        raise ValidationError(_("This offer has already been accepted."), code="accepted")
+    if offer.state == Offer.State.DECLINED:
+        raise ValidationError(_("This offer was declined."), code="declined")
+    if offer.is_expired:
+        raise ValidationError(
+            _("This offer expired on %(date)s and can no longer be accepted.") % {"date": offer.valid_until},
+            code="expired",
+        )
+
+
+def _set_state(offer, user, request, state, allowed):
+    require_seller(user)
+    with transaction.atomic():
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        _check_open(offer)
+        if offer.state not in allowed:
+            raise ValidationError(_("This offer cannot be changed that way in its current state."))
+        offer.state = state
+        offer.save(update_fields=["state", "updated_at"])
+        audit_record(action=f"offer.{state}", tenant=offer.tenant, request=request, actor=user, obj=offer)
+    return offer
+
+
+def offer_send(*, offer, user, request=None):
+    return _set_state(offer, user, request, Offer.State.SENT, {Offer.State.DRAFT})
+
+
+def offer_decline(*, offer, user, request=None):
+    return _set_state(offer, user, request, Offer.State.DECLINED, {Offer.State.DRAFT, Offer.State.SENT})
+
+
+def offers_expire():
+    """Mark open offers past their date expired (periodic); returns how many."""
+    return Offer.objects.filter(
+        state__in=[Offer.State.DRAFT, Offer.State.SENT], valid_until__lt=timezone.localdate()
+    ).update(state=Offer.State.EXPIRED, updated_at=timezone.now())
+
+
+def _unique_slug(name):
+    base = slugify(name)[:50].strip("-") or "tenant"
+    slug, n = base, 1
+    while Tenant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _image_for(guest, cluster):
+    if guest.image is not None:
+        return guest.image
+    image = Image.objects.filter(cluster=cluster, tenant__isnull=True, active=True, kind=guest.kind).order_by("name").first()
+    if image is None:
+        raise ValidationError(_("Cluster %(cluster)s has no image for %(hostname)s.")
+                              % {"cluster": cluster, "hostname": guest.hostname})
+    return image
+
+
+def _register_vds(offer, tenant, sizing):
+    """The customer's VDS becomes a dedicated node; until JIKU has installed Proxmox it is awaited."""
+    node = Node.objects.select_for_update().filter(cluster=offer.cluster, name=offer.node_name).first()
+    if node is None:
+        return Node.objects.create(
+            cluster=offer.cluster, name=offer.node_name, kind=Node.Kind.VDS, provider=Node.Provider.HOSTER,
+            nested=True, dedicated_tenant=tenant, status=Node.Status.AWAITING, max_cores=sizing.vds.cores,
+            max_memory_mb=sizing.vds.memory_gb * 1024, max_disk_gb=sizing.vds.disk_gb,
+        )
+    if node.dedicated_tenant_id not in (None, tenant.pk) or (
+        Server.objects.live().filter(node=node).exclude(tenant=tenant).exists()
+    ):
+        raise ValidationError({"node_name": _("Node %(node)s already serves another customer.") % {"node": node.name}})
+    node.dedicated_tenant, node.kind, node.nested = tenant, Node.Kind.VDS, True
+    node.save(update_fields=["dedicated_tenant", "kind", "nested"])
+    return node
+
+
+def _make_room(tenant, guests):
+    """A new customer's quota fits what it bought, so acceptance never fails on the default quota."""
+    used = provisioning.quota_usage(tenant)
+    needs = {
+        "max_servers": used["servers"] + len(guests),
+        "max_cores": used["cores"] + sum(g.plan.cores for g in guests),
+        "max_memory_mb": used["memory_mb"] + sum(g.plan.memory_mb for g in guests),
+        "max_disk_gb": used["disk_gb"] + sum(g.plan.disk_gb for g in guests),
+    }
+    changed = [f for f, need in needs.items() if getattr(tenant, f) < need]
+    for f in changed:
+        setattr(tenant, f, needs[f])
+    if changed:
+        tenant.save(update_fields=changed)
+
+
+def _invite(offer, tenant, user):
+    email = offer.contact_email.strip().lower()
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        return None
+    Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True).delete()
+    return Invitation.objects.create(
+        tenant=tenant, email=email, role=Role.OWNER, invited_by=user, token=secrets.token_urlsafe(32)
+    )
+
+
+def offer_accept(*, offer, user, request=None):
+    """The customer said yes: tenant, owner invitation, contract, VDS node and orders, in one go.
+
+    Orders are recorded pending inside the transaction and placed after it, so a node that is not
+    installed yet (or a refusal by placement) never undoes the acceptance itself.
+    """
+    require_seller(user)
+    with transaction.atomic():
+        offer = Offer.objects.select_for_update(of=("self",)).select_related("tier", "cluster", "tenant").get(pk=offer.pk)
+        _check_open(offer)
+        use_cases = list(offer.use_cases.select_related("plan", "image"))
+        sizing = _validate(offer, use_cases)
+        if sizing.guests and offer.cluster is None:
+            raise ValidationError({"cluster": _("Choose the cluster the servers will run in.")})
+        tenant = offer.tenant
+        if tenant is None:
+            tenant = Tenant.objects.create(name=offer.company, slug=_unique_slug(offer.company))
+            audit_record(action="tenant.created", tenant=tenant, request=request, actor=user, obj=tenant,
+                         details={"offer": offer.number})
+        images = {g.hostname: _image_for(g, offer.cluster) for g in sizing.guests}
+        _make_room(tenant, sizing.guests)
+        node = _register_vds(offer, tenant, sizing) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
+        contract_start(tenant=tenant, tier=offer.tier, duties=offer.duties, offer=offer, term_months=offer.term_months,
+                       user=user, request=request)
+        invitation = _invite(offer, tenant, user)
+        for guest in sizing.guests:
+            order_create(tenant=tenant, plan=guest.plan, image=images[guest.hostname], hostname=guest.hostname,
+                         node=node, offer=offer, pending=True, user=user)
+        offer.state, offer.tenant, offer.accepted_at = Offer.State.ACCEPTED, tenant, timezone.now()
+        offer.save(update_fields=["state", "tenant", "accepted_at", "updated_at"])
+        audit_record(action="offer.accepted", tenant=tenant, request=request, actor=user, obj=offer,
+                     details={"node": node.name if node else None, "orders": [g.hostname for g in sizing.guests]})
+        if invitation is not None:
+            transaction.on_commit(lambda: _send_invitation(invitation, request))
+    orders_place_pending(offer=offer)
+    return offer

@@ -1,12 +1,21 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from provisioning.models import Server
-from tenants.models import Tenant, TenantQuerySet
+from provisioning.models import Cluster, Image, Node, Server
+from tenants.models import Duty, Party, Tenant, TenantQuerySet
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
+NODE_NAME = RegexValidator(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", _("Use lower-case letters, digits and hyphens, as Proxmox node names do.")
+)
 
 
 class Plan(models.Model):
@@ -48,6 +57,10 @@ class Order(models.Model):
     price_monthly = models.DecimalField(_("monthly price (net, EUR)"), max_digits=10, decimal_places=2)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PLACED)
     error = models.TextField(_("error"), blank=True)
+    # A pending order remembers what to build and where, until its node is online.
+    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    offer = models.ForeignKey("Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -60,3 +73,303 @@ class Order(models.Model):
 
     def __str__(self):
         return f"{self.plan} {self.hostname}"
+
+
+class ServiceTier(models.Model):
+    """A level of managed service ("Leistungsstufe der Mitwirkung"): gering, mittel, hoch."""
+
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    description = models.TextField(_("description"), blank=True)
+    fee_per_tenant = models.DecimalField(_("monthly fee per customer (net, EUR)"), default=0, **MONEY)
+    fee_per_server = models.DecimalField(_("monthly fee per managed server (net, EUR)"), default=0, **MONEY)
+    response_critical_hours = models.PositiveIntegerField(_("response time, critical (hours)"), default=4)
+    response_normal_hours = models.PositiveIntegerField(_("response time, normal (hours)"), default=24)
+    customisable = models.BooleanField(
+        _("duties set per offer"), default=False, help_text=_("Sales may choose who holds each duty.")
+    )
+    allows_shared_nodes = models.BooleanField(
+        _("allows JIKU's shared nodes"), default=False,
+        help_text=_("Small set-ups of this tier may run on JIKU's shared nodes instead of a dedicated VDS."),
+    )
+    backup_policy = models.JSONField(
+        _("default backup policy"), default=dict, blank=True,
+        help_text=_('Applied to new servers where JIKU holds backups, e.g. {"schedule": "daily 02:00", '
+                    '"keep_daily": 7, "keep_weekly": 4}.'),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("service tier")
+        verbose_name_plural = _("service tiers")
+
+    def __str__(self):
+        return self.name
+
+    def default_duties(self):
+        """Every duty with its default party; duties without a row stay with the customer."""
+        rows = {d.duty: d.party for d in self.duties.all()}
+        return {duty: rows.get(duty, Party.CUSTOMER) for duty in Duty.values}
+
+    def duty_fees(self):
+        return {d.duty: d.monthly_fee for d in self.duties.all()}
+
+
+class TierDuty(models.Model):
+    tier = models.ForeignKey(ServiceTier, on_delete=models.CASCADE, related_name="duties")
+    duty = models.CharField(_("duty"), max_length=32, choices=Duty.choices)
+    party = models.CharField(_("responsible by default"), max_length=16, choices=Party.choices, default=Party.CUSTOMER)
+    monthly_fee = models.DecimalField(
+        _("monthly fee when JIKU holds it (net, EUR)"), default=0, **MONEY,
+        help_text=_("Zero where the tier fee already covers it."),
+    )
+
+    class Meta:
+        ordering = ["tier", "duty"]
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "duty"], name="one_row_per_tier_duty"),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="tier_duty_fee_not_negative"),
+        ]
+        verbose_name = _("tier duty")
+        verbose_name_plural = _("tier duties")
+
+    def __str__(self):
+        return f"{self.tier}: {self.get_duty_display()}"
+
+
+class VdsSize(models.Model):
+    """A virtual dedicated server JIKU rents out as a customer's own Proxmox node."""
+
+    name = models.CharField(_("name"), max_length=60)
+    cores = models.PositiveIntegerField(_("cores"), validators=[MinValueValidator(1)])
+    memory_gb = models.PositiveIntegerField(_("memory (GB)"), validators=[MinValueValidator(1)])
+    disk_gb = models.PositiveIntegerField(_("disk (GB)"), validators=[MinValueValidator(1)])
+    price_monthly = models.DecimalField(_("monthly price (net, EUR)"), **MONEY)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["price_monthly", "cores"]
+        verbose_name = _("VDS size")
+        verbose_name_plural = _("VDS sizes")
+
+    def __str__(self):
+        return f"{self.name} ({self.cores} / {self.memory_gb} GB / {self.disk_gb} GB)"
+
+
+class Target(models.TextChoices):
+    SAAS = "saas", _("Keep as SaaS")
+    CONTAINER = "container", _("Container")
+    VM = "vm", _("Virtual machine")
+    DROP = "drop", _("Drop")
+
+
+GUEST_KIND = {Target.CONTAINER: Server.Kind.LXC, Target.VM: Server.Kind.QEMU}
+
+
+class SuggestionRule(models.Model):
+    """Staff-editable: which target a use case gets when a keyword appears in it."""
+
+    class Warning(models.TextChoices):
+        NONE = "", _("none")
+        DB_MIGRATION = "db_migration", _("Migrate the database (e.g. MS SQL to MySQL) only with the vendor's support")
+        TELEPHONY = "telephony", _("Check the telephony integration (TAPI) with the provider")
+
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    name = models.CharField(_("name"), max_length=100)
+    keywords = models.TextField(
+        _("keywords"), help_text=_("Comma-separated; the rule applies when one appears in the use case or its current solution.")
+    )
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    hostname = models.CharField(_("hostname"), max_length=63, blank=True)
+    min_cores = models.PositiveIntegerField(_("min. cores"), default=1)
+    min_memory_mb = models.PositiveIntegerField(_("min. memory (MiB)"), default=1024)
+    min_disk_gb = models.PositiveIntegerField(_("min. disk (GiB)"), default=10)
+    warning = models.CharField(_("warning"), max_length=32, choices=Warning.choices, blank=True)
+    explanation = models.TextField(_("why"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("suggestion rule")
+        verbose_name_plural = _("suggestion rules")
+
+    def __str__(self):
+        return self.name
+
+    def keyword_list(self):
+        return [k.strip().lower() for k in self.keywords.split(",") if k.strip()]
+
+
+class Contract(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="contracts")
+    tier = models.ForeignKey(ServiceTier, on_delete=models.PROTECT, related_name="contracts")
+    offer = models.OneToOneField("Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="contract")
+    duties = models.JSONField(_("responsibilities"), default=dict)
+    term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], condition=Q(ended_at__isnull=True), name="one_running_contract")
+        ]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+
+    def __str__(self):
+        return f"{self.tenant}: {self.tier}"
+
+
+class Offer(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+
+    STATE_COLOURS = {"draft": "grey", "sent": "blue", "accepted": "green", "declined": "red", "expired": "yellow"}
+
+    class Hosting(models.TextChoices):
+        VDS = "vds", _("Dedicated VDS")
+        SHARED = "shared", _("JIKU's shared nodes")
+
+    class Challenge(models.TextChoices):
+        OLD_HARDWARE = "old_hardware", _("Old hardware and access concepts")
+        COSTS = "costs", _("High licence and maintenance costs")
+        HOME_OFFICE = "home_office", _("Large attack surface through home office")
+        NO_IT_STAFF = "no_it_staff", _("No IT staff")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="de")
+    company = models.CharField(_("company"), max_length=120)
+    contact_name = models.CharField(_("contact"), max_length=120)
+    contact_email = models.EmailField(_("contact e-mail"))
+    employees = models.PositiveIntegerField(
+        _("employees"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10000)]
+    )
+    systems = models.TextField(_("current systems"), blank=True)
+    server_age_years = models.PositiveSmallIntegerField(
+        _("age of the server (years)"), null=True, blank=True, validators=[MaxValueValidator(50)]
+    )
+    challenges = models.JSONField(_("challenges"), default=list, blank=True)
+    tier = models.ForeignKey(ServiceTier, on_delete=models.PROTECT, related_name="offers", verbose_name=_("service tier"))
+    duties = models.JSONField(_("responsibilities"), default=dict, blank=True)
+    hosting = models.CharField(_("hosting"), max_length=8, choices=Hosting.choices, default=Hosting.VDS)
+    cluster = models.ForeignKey(
+        Cluster, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("cluster")
+    )
+    node_name = models.CharField(
+        _("VDS node name"), max_length=63, blank=True, validators=[NODE_NAME],
+        help_text=_("The name the VDS will have in the Proxmox cluster."),
+    )
+    headroom_percent = models.PositiveSmallIntegerField(
+        _("headroom (%)"), default=25, validators=[MaxValueValidator(200)]
+    )
+    setup_fee = models.DecimalField(_("set-up (net, EUR)"), default=0, **MONEY, validators=NOT_NEGATIVE)
+    migration_fee = models.DecimalField(_("migration (net, EUR)"), default=0, **MONEY, validators=NOT_NEGATIVE)
+    poc_fee = models.DecimalField(_("proof of concept (net, EUR)"), default=0, **MONEY, validators=NOT_NEGATIVE)
+    term_months = models.PositiveSmallIntegerField(
+        _("term (months)"), default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    valid_until = models.DateField(_("valid until"))
+    # An offer for an existing customer names it; otherwise acceptance creates the tenant.
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers")
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("sell", _("Can configure, print and accept offers"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(setup_fee__gte=0, migration_fee__gte=0, poc_fee__gte=0), name="offer_fees_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(headroom_percent__lte=200), name="offer_headroom_sane"),
+            models.CheckConstraint(condition=Q(term_months__gte=1, term_months__lte=120), name="offer_term_sane"),
+            models.CheckConstraint(condition=Q(employees__gte=1), name="offer_has_employees"),
+        ]
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+
+    def __str__(self):
+        return f"{self.number} {self.company}"
+
+    @property
+    def is_expired(self):
+        return self.state == self.State.EXPIRED or (
+            self.state in (self.State.DRAFT, self.State.SENT) and self.valid_until < timezone.localdate()
+        )
+
+    @property
+    def shown_state(self):
+        """Expiry is a matter of date; the stored state catches up when someone acts on the offer."""
+        return self.State.EXPIRED if self.is_expired else self.State(self.state)
+
+    @property
+    def state_colour(self):
+        return self.STATE_COLOURS[self.shown_state]
+
+    @property
+    def is_editable(self):
+        return self.state in (self.State.DRAFT, self.State.SENT) and not self.is_expired
+
+
+class UseCase(models.Model):
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="use_cases")
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    name = models.CharField(_("use case"), max_length=120)
+    current_solution = models.CharField(_("current solution"), max_length=200, blank=True)
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
+    image = models.ForeignKey(
+        Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("image")
+    )
+    hostname = models.CharField(_("hostname"), max_length=63, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(target=""), name="use_case_has_a_target")]
+        verbose_name = _("use case")
+        verbose_name_plural = _("use cases")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_guest(self):
+        return self.target in GUEST_KIND
+
+
+class OfferRevision(models.Model):
+    """What the offer said at each saved change: the printed number always refers to one of these."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(_("revision"))
+    snapshot = models.JSONField(default=dict)
+    monthly_net = models.DecimalField(_("monthly (net)"), **MONEY)
+    once_net = models.DecimalField(_("one-off (net)"), **MONEY)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["offer", "number"], name="one_row_per_offer_revision")]
+        verbose_name = _("offer revision")
+        verbose_name_plural = _("offer revisions")
+
+    def __str__(self):
+        return f"{self.offer.number} r{self.number}"

@@ -27,3 +27,26 @@ def test_an_image_of_the_wrong_type_is_refused(tenant_a, ct_plan, vm_image):
         order_create(tenant=tenant_a, plan=ct_plan, image=vm_image, hostname="files", password="long-enough")
     assert "image" in info.value.message_dict
     assert Order.objects.count() == 0
+
+
+def test_where_jiku_holds_backups_every_new_server_gets_the_tiers_schedule(tenant_a, ct_plan, ct_image):
+    from provisioning.models import BackupPolicy
+    from services.actions import contract_start
+    from services.models import ServiceTier
+
+    contract_start(tenant=tenant_a, tier=ServiceTier.objects.get(slug="gering"))
+    order = order_create(tenant=tenant_a, plan=ct_plan, image=ct_image, hostname="files", password="long-enough")
+    policy = BackupPolicy.objects.get(server=order.server)
+    assert policy.managed_by_jiku and policy.frequency == "daily" and policy.time.hour == 2
+    assert (policy.keep_daily, policy.keep_weekly) == (7, 4)
+    assert policy.periodic_task.enabled
+
+
+def test_a_self_managed_tenant_gets_no_schedule_of_its_own(tenant_a, ct_plan, ct_image):
+    from provisioning.models import BackupPolicy
+    from services.actions import contract_start
+    from services.models import ServiceTier
+
+    contract_start(tenant=tenant_a, tier=ServiceTier.objects.get(slug="hoch"))
+    order_create(tenant=tenant_a, plan=ct_plan, image=ct_image, hostname="files", password="long-enough")
+    assert not BackupPolicy.objects.exists()

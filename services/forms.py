@@ -1,0 +1,83 @@
+"""Input checks for the sales pages; the rules that need the database live in actions.py."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from provisioning.models import Cluster, Image
+from tenants.models import Duty, Party
+
+from .models import Offer, Plan, ServiceTier, UseCase
+
+MAX_FEE = Decimal("1000000")
+
+
+class OfferForm(forms.ModelForm):
+    challenges = forms.MultipleChoiceField(
+        label=_("Challenges"), choices=Offer.Challenge.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Offer
+        fields = [
+            "company", "contact_name", "contact_email", "employees", "language", "systems", "server_age_years",
+            "challenges", "tier", "hosting", "cluster", "node_name", "headroom_percent", "setup_fee", "migration_fee",
+            "poc_fee", "term_months", "valid_until",
+        ]
+        widgets = {"valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "systems": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].queryset = ServiceTier.objects.filter(active=True)
+        self.fields["cluster"].queryset = Cluster.objects.filter(active=True)
+        for name in ("setup_fee", "migration_fee", "poc_fee"):
+            self.fields[name].validators.append(MaxValueValidator(MAX_FEE))
+        for name in ("employees", "headroom_percent", "server_age_years"):
+            self.fields[name].widget.attrs["min"] = 0
+        current = self.instance.duties or {}
+        for duty in Duty:
+            self.fields[f"duty_{duty.value}"] = forms.ChoiceField(
+                label=duty.label, choices=Party.choices, initial=current.get(duty.value, Party.CUSTOMER)
+            )
+
+    def duty_fields(self):
+        return [self[f"duty_{duty.value}"] for duty in Duty]
+
+    def duties(self):
+        return {duty.value: self.cleaned_data[f"duty_{duty.value}"] for duty in Duty}
+
+    def main_fields(self):
+        return [self[name] for name in self.Meta.fields]
+
+
+class UseCaseForm(forms.ModelForm):
+    class Meta:
+        model = UseCase
+        fields = ["name", "current_solution", "target", "plan", "image", "hostname", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = Plan.objects.filter(active=True)
+        self.fields["image"].queryset = Image.objects.filter(tenant__isnull=True, active=True)
+        self.fields["image"].empty_label = _("(default image)")
+
+    def clean_hostname(self):
+        return self.cleaned_data["hostname"].strip().lower()
+
+
+UseCaseFormSet = inlineformset_factory(Offer, UseCase, form=UseCaseForm, extra=1, can_delete=True)
+
+
+def use_cases_from(formset):
+    """Unsaved UseCase objects from a valid formset, in order, without deleted or empty rows."""
+    rows = []
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data or data.get("DELETE"):
+            continue
+        rows.append(UseCase(**{f: data.get(f) for f in UseCaseForm.Meta.fields}))
+    return rows

@@ -1,0 +1,54 @@
+"""Suggestions for where a use case goes, from the staff-editable SuggestionRule rows, and the warnings.
+
+The first active rule (by position) with a keyword in the use case's name or current solution
+wins. A rule asks for a minimum size; the cheapest active plan of the right kind that meets it
+is suggested, so prices follow the catalogue without the rules naming plans.
+"""
+
+from django.utils.translation import gettext as _
+
+from .models import GUEST_KIND, Plan, SuggestionRule, Target
+
+
+def match(name, current_solution="", rules=None):
+    text = f"{name} {current_solution}".lower()
+    rules = SuggestionRule.objects.filter(active=True) if rules is None else rules
+    for rule in rules:
+        if any(keyword in text for keyword in rule.keyword_list()):
+            return rule
+    return None
+
+
+def plan_for(kind, *, cores=1, memory_mb=0, disk_gb=0):
+    return (
+        Plan.objects.filter(active=True, kind=kind, cores__gte=cores, memory_mb__gte=memory_mb, disk_gb__gte=disk_gb)
+        .order_by("price_monthly", "cores")
+        .first()
+    )
+
+
+def suggest(name, current_solution="", rules=None):
+    """A dict of UseCase fields (target, hostname, plan, note) or {} when no rule applies."""
+    rule = match(name, current_solution, rules)
+    if rule is None:
+        return {}
+    suggestion = {"target": rule.target, "hostname": rule.hostname, "plan": None, "note": rule.explanation}
+    if rule.target in GUEST_KIND:
+        suggestion["plan"] = plan_for(
+            GUEST_KIND[rule.target], cores=rule.min_cores, memory_mb=rule.min_memory_mb, disk_gb=rule.min_disk_gb
+        )
+    return suggestion
+
+
+def warnings(use_cases, rules=None):
+    """The concept's cautions (4.8.4) that apply to this offer, each once, most specific first."""
+    rules = list(SuggestionRule.objects.filter(active=True)) if rules is None else rules
+    found = []
+    for use_case in use_cases:
+        rule = match(use_case.name, use_case.current_solution, rules)
+        if rule is not None and rule.warning and use_case.target != Target.DROP:
+            found.append(f"{use_case.name}: {SuggestionRule.Warning(rule.warning).label}")
+    if any(u.target in GUEST_KIND for u in use_cases):
+        found.append(_("Keep the old infrastructure running in parallel until the customer has decided."))
+        found.append(_("Agree a proof of concept with the customer before anything is migrated."))
+    return list(dict.fromkeys(str(w) for w in found))

@@ -1,0 +1,29 @@
+"""Everything an offer page, its live price and its PDF show, computed from one offer and its use cases."""
+
+from django.conf import settings
+
+from . import rules
+from .contracts import effective_duties, matrix
+from .models import Target
+from .pricing import VAT_RATE, quote
+from .sizing import MIN_VDS_CORES, MIN_VDS_DISK_GB, MIN_VDS_MEMORY_GB, size
+
+
+def summarise(offer, use_cases):
+    duties = effective_duties(offer.tier, offer.duties)
+    sizing = size(use_cases=use_cases, headroom_percent=offer.headroom_percent, tier=offer.tier)
+    return {
+        "offer": offer,
+        "use_cases": use_cases,
+        "duties": duties,
+        "matrix": matrix(duties),
+        "sizing": sizing,
+        "minimum": {"cores": MIN_VDS_CORES, "memory_gb": MIN_VDS_MEMORY_GB, "disk_gb": MIN_VDS_DISK_GB},
+        "quote": quote(offer=offer, sizing=sizing, duties=duties),
+        "vat_percent": int(VAT_RATE * 100),
+        "warnings": rules.warnings(use_cases),
+        "saas": [u for u in use_cases if u.target == Target.SAAS],
+        "dropped": [u for u in use_cases if u.target == Target.DROP],
+        "challenges": [offer.Challenge(c).label for c in offer.challenges if c in offer.Challenge.values],
+        "company": settings.COMPANY,
+    }

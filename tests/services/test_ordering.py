@@ -1,0 +1,60 @@
+"""The order wizard: narrowing choices, price with VAT, quota after the order, bad input at the field."""
+
+from decimal import Decimal
+
+import pytest
+
+from provisioning.models import Server
+from services.models import Order, Plan
+
+
+@pytest.fixture
+def plans(db):
+    return {
+        "ct": Plan.objects.create(name="Container S", slug="ct-s", kind="lxc", cores=1, memory_mb=1024, disk_gb=10, price_monthly=Decimal("4.99")),
+        "vm": Plan.objects.create(name="VM M", slug="vm-m", kind="qemu", cores=2, memory_mb=4096, disk_gb=40, price_monthly=Decimal("19.90")),
+    }
+
+
+def test_the_wizard_shows_the_plans_and_images_of_the_chosen_type(alice_client, plans, vm_image, ct_image):
+    page = alice_client.get("/order/?kind=qemu").content.decode()
+    assert "VM M" in page and "Container S" not in page
+    assert "Debian 12 (container)" not in page and ">Debian 12<" in page
+
+
+def test_the_summary_shows_net_vat_gross_and_the_quota_after(alice_client, plans, ct_image):
+    page = alice_client.post("/order/", {"kind": "lxc", "cluster": ct_image.cluster_id, "plan": plans["ct"].pk}).content.decode()
+    assert "4.99 €" in page and "0.95 €" in page and "5.94 €" in page  # 19 % of 4.99 = 0.9481 -> 0.95
+    assert "Servers: 1 / 10" in page
+
+
+def test_a_blocked_order_names_the_exact_limit(alice_client, tenant_a, plans, vm_image):
+    tenant_a.max_memory_mb = 2048
+    tenant_a.save()
+    page = alice_client.post("/order/", {"kind": "qemu", "cluster": vm_image.cluster_id, "plan": plans["vm"].pk}).content.decode()
+    assert "Your tenant may use 2048 MiB memory; this would make 4096." in page
+    response = alice_client.post("/order/", {"kind": "qemu", "cluster": vm_image.cluster_id, "plan": plans["vm"].pk,
+                                             "image": vm_image.pk, "hostname": "app", "password": "long-enough", "place": "1"})
+    assert response.status_code == 200 and Order.objects.count() == Server.objects.count() == 0
+
+
+@pytest.mark.parametrize("field, value, message", [("hostname", "Bad_Name", "lower-case"), ("password", "short", "at least 8")])
+def test_bad_input_is_shown_at_the_field_and_orders_nothing(alice_client, plans, ct_image, field, value, message):
+    data = {"kind": "lxc", "cluster": ct_image.cluster_id, "plan": plans["ct"].pk, "image": ct_image.pk, "hostname": "files",
+            "password": "long-enough", "place": "1", field: value}
+    response = alice_client.post("/order/", data)
+    assert message in " ".join(response.context["form"].errors[field])
+    assert Order.objects.count() == 0
+
+
+def test_placing_an_order_builds_the_server(alice_client, plans, ct_image, worker):
+    response = alice_client.post("/order/", {"kind": "lxc", "cluster": ct_image.cluster_id, "plan": plans["ct"].pk,
+                                             "image": ct_image.pk, "hostname": "files", "password": "long-enough", "place": "1"})
+    order = Order.objects.get()
+    assert response.status_code == 302 and str(order.server.public_id) in response["Location"]
+    assert (order.server.cores, order.server.memory_mb, order.price_monthly) == (1, 1024, Decimal("4.99"))
+
+
+def test_viewers_cannot_order(bob, bob_client, plans):
+    bob.memberships.update(role="viewer")
+    assert bob_client.get("/order/").status_code == 403
