@@ -246,3 +246,49 @@ COMPANY = {
     "email": os.environ.get("COMPANY_EMAIL", "vertrieb@jiku.example"),
     "vat_id": os.environ.get("COMPANY_VAT_ID", "DE000000000"),
 }
+
+# REST API (/api/v1/, portal/api/): personal tokens, per-token throttles, one error shape, OpenAPI.
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "portal.api"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.authentication.ApiTokenAuthentication",
+        "portal.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.TenantRole"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.throttling.TokenRateThrottle",
+        "portal.api.throttling.TokenWriteRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": os.environ.get("API_RATE", "600/min"),
+        "api_write": os.environ.get("API_WRITE_RATE", "60/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Pagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "JIKU Cloud API",
+    "DESCRIPTION": "Servers, operations, catalogue, SSH keys, quota and team of your tenant. "
+    "Authenticate with a personal token: `Authorization: Bearer jiku_...`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.uuid_path_ids",
+        "portal.api.schema.response_links",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "provisioning.models.Server.Kind",
+        "RoleEnum": "tenants.models.Role",
+    },
+}

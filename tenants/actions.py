@@ -234,3 +234,78 @@ def ssh_key_delete(*, key, by, request):
             details={"fingerprint": key.fingerprint},
         )
         key.delete()
+
+
+# --- API tokens --------------------------------------------------------------------------------
+MAX_TOKEN_DAYS = 3650
+
+
+def api_token_create(*, tenant, user, name, role=None, expires_days=None, request=None, actor_label=""):
+    """A personal access token for `user` in `tenant`; returns (token row, the token text shown once).
+
+    The role defaults to the user's own and may not be higher; every member may have tokens.
+    """
+    from . import apitokens
+    from .models import ROLE_RANK, ApiToken
+
+    name = (name or "").strip()
+    with transaction.atomic():
+        membership = _membership_of(tenant, user, "view")
+        role = role or membership.role
+        if role not in Role.values:
+            raise ValidationError({"role": _("Choose a valid role.")})
+        if ROLE_RANK[Role(role)] > ROLE_RANK[Role(membership.role)]:
+            raise ValidationError({"role": _("A token cannot have a higher role than your own.")})
+        if not name:
+            raise ValidationError({"name": _("Give the token a name.")})
+        if len(name) > 100:
+            raise ValidationError({"name": _("A token name has at most 100 characters.")})
+        if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+            raise ValidationError(
+                {"expires_days": _("Choose between 1 and %(max)s days, or no expiry.") % {"max": MAX_TOKEN_DAYS}}
+            )
+        if ApiToken.objects.filter(tenant=tenant, user=user, name=name, revoked_at__isnull=True).exists():
+            raise ValidationError({"name": _("You already have a token called %(name)s.") % {"name": name}})
+        text, prefix, key_hash = apitokens.generate()
+        expires_at = timezone.now() + timezone.timedelta(days=expires_days) if expires_days else None
+        token = ApiToken.objects.create(
+            tenant=tenant, user=user, name=name, role=role, prefix=prefix, key_hash=key_hash, expires_at=expires_at
+        )
+        audit_record(
+            action="api_token.created", tenant=tenant, request=request, actor=user, obj=token,
+            actor_label=actor_label, details={"role": role, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+    return token, text
+
+
+def api_token_revoke(*, token, by, request=None, actor_label=""):
+    """Users revoke their own tokens; team managers revoke any token of the tenant."""
+    from .models import ApiToken
+
+    with transaction.atomic():
+        if by is not None and token.user_id != by.pk:
+            _membership_of(token.tenant, by, "manage_team")
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is not None:
+            raise ValidationError(_("This token has already been revoked."))
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            action="api_token.revoked", tenant=token.tenant, request=request, actor=by, obj=token,
+            actor_label=actor_label, details={"owner": token.user.email},
+        )
+    return token
+
+
+def api_token_touch(token, *, every_seconds=60):
+    """Records use, at most once a minute per token, as one conditional UPDATE (no write per request)."""
+    from django.db.models import Q
+
+    from .models import ApiToken
+
+    now = timezone.now()
+    since = now - timezone.timedelta(seconds=every_seconds)
+    if token.last_used_at is not None and token.last_used_at >= since:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=since)
+    ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)

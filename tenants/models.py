@@ -41,6 +41,10 @@ class Tenant(models.Model):
         ordering = ["name"]
         verbose_name = _("tenant")
         verbose_name_plural = _("tenants")
+        permissions = [
+            ("view_billing", _("Can see billing address and VAT ID")),
+            ("suspend_tenant", _("Can suspend and unsuspend tenants")),
+        ]
 
     def __str__(self):
         return self.name
@@ -222,3 +226,107 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class ApiTokenQuerySet(TenantQuerySet):
+    def usable(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A personal access token for the REST API: one user, one tenant, a role no higher than theirs.
+
+    Only a SHA-256 hash of the token is stored; `prefix` (the non-secret start of the token) finds
+    the row, so a lookup never compares secrets in the database.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    prefix = models.CharField(_("prefix"), max_length=32, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user", "name"], condition=Q(revoked_at__isnull=True), name="one_live_token_name"
+            )
+        ]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self):
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self):
+        return self.revoked_at is None and not self.is_expired
+
+    def effective_role(self, membership_role):
+        """The lower of the token's role and the user's current role in the tenant."""
+        return min(Role(self.role), Role(membership_role), key=lambda role: ROLE_RANK[role])
+
+
+class ServiceRequest(models.Model):
+    """A customer asks JIKU to do something JIKU holds under the contract (a duty); staff answer it."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    STATE_COLOURS = {"open": "yellow", "in_progress": "blue", "done": "green"}
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="service_requests")
+    duty = models.CharField(_("duty"), max_length=32, choices=Duty.choices)
+    # The server it concerns, by public id and name: tenants sits below provisioning (DESIGN.md 2).
+    server_public_id = models.UUIDField(_("server"), null=True, blank=True)
+    server_name = models.CharField(_("server"), max_length=63, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    message = models.TextField(_("message"), blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_service_requests",
+        verbose_name=_("assignee"),
+    )
+    answer = models.TextField(_("answer"), blank=True, help_text=_("Visible to the customer."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "created_at"])]
+        verbose_name = _("service request")
+        verbose_name_plural = _("service requests")
+
+    def __str__(self):
+        return f"{self.tenant}: {self.subject}"
+
+    @property
+    def state_colour(self):
+        return self.STATE_COLOURS.get(self.state, "grey")

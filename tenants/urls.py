@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import requests_views, tokens, views
 
 app_name = "tenants"
 
@@ -16,5 +16,9 @@ urlpatterns = [
     path("ssh-keys/", views.ssh_keys, name="ssh_keys"),
     path("ssh-keys/<uuid:key_id>/delete/", views.ssh_key_delete, name="ssh_key_delete"),
     path("activity/", views.audit, name="audit"),
+    path("api-tokens/", tokens.api_tokens, name="api_tokens"),
+    path("api-tokens/<uuid:public_id>/revoke/", tokens.api_token_revoke, name="api_token_revoke"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("requests/", requests_views.request_list, name="request_list"),
+    path("requests/new/", requests_views.request_create, name="request_create"),
 ]

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from tenants.actions import api_token_create
 from tenants.models import Invitation, Membership, Role, SSHKey, Tenant
 
 from .keys import ed25519_key
@@ -13,15 +14,17 @@ def alphas_objects(tenant_a, alice, bob):
     invitation = Invitation.objects.create(tenant=tenant_a, email="dora@example.com", role=Role.MEMBER, token="x" * 43)
     key = SSHKey.objects.create(tenant=tenant_a, user=alice, name="k", key_type="ssh-ed25519",
                                 public_key=ed25519_key(), fingerprint="SHA256:alpha")
+    token, _text = api_token_create(tenant=tenant_a, user=alice, name="alpha-ci")
     return {
         "member_role": [Membership.objects.get(user=bob).public_id],
         "member_remove": [Membership.objects.get(user=bob).public_id],
         "invitation_revoke": [invitation.id],
         "ssh_key_delete": [key.id],
+        "api_token_revoke": [token.public_id],
     }
 
 
-@pytest.mark.parametrize("name", ["member_role", "member_remove", "invitation_revoke", "ssh_key_delete"])
+@pytest.mark.parametrize("name", ["member_role", "member_remove", "invitation_revoke", "ssh_key_delete", "api_token_revoke"])
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_other_tenants_objects_answer_404(charlie_client, alphas_objects, name, method):
     before = (Membership.objects.count(), Invitation.objects.count(), SSHKey.objects.count())

@@ -1,0 +1,192 @@
+"""What the API shows and accepts. Objects are named by their public UUIDs, never by row ids."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from provisioning.models import Image, Operation, Server
+from provisioning.steps import step_label
+from services.models import Plan
+from tenants.models import Membership, SSHKey
+
+NULLABLE_UUID = serializers.UUIDField(allow_null=True)
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Plan
+        fields = ["id", "name", "slug", "kind", "cores", "memory_mb", "disk_gb", "backup_slots", "snapshot_slots",
+                  "price_monthly"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    location = serializers.CharField(source="cluster.name", read_only=True)
+    own = serializers.SerializerMethodField(help_text="True for your tenant's own templates.")
+
+    class Meta:
+        model = Image
+        fields = ["id", "name", "kind", "os_family", "default_user", "cloud_init", "min_disk_gb", "location", "own"]
+
+    def get_own(self, image) -> bool:
+        return image.tenant_id is not None
+
+
+class ServerSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    image = serializers.SerializerMethodField()
+    plan = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Server
+        fields = ["id", "hostname", "kind", "status", "status_reason", "plan", "image", "cores", "memory_mb",
+                  "disk_gb", "ipv4", "default_user", "ha_enabled", "cpu_usage", "memory_used_mb", "uptime",
+                  "created_at", "last_seen_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(NULLABLE_UUID)
+    def get_image(self, server):
+        return server.image.public_id if server.image_id else None
+
+    @extend_schema_field(NULLABLE_UUID)
+    def get_plan(self, server):
+        order = getattr(server, "order", None)
+        return order.plan.public_id if order is not None else None
+
+
+class OperationSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    server = serializers.SerializerMethodField()
+    step_label = serializers.SerializerMethodField(help_text="The current step, in the request's language.")
+    progress_percent = serializers.IntegerField(read_only=True)
+    error = serializers.CharField(read_only=True, help_text="Proxmox's own error text when the operation failed.")
+
+    class Meta:
+        model = Operation
+        fields = ["id", "server", "kind", "state", "step", "step_count", "step_name", "step_label",
+                  "progress_percent", "error", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(NULLABLE_UUID)
+    def get_server(self, op):
+        return op.server.public_id if op.server_id else None
+
+    def get_step_label(self, op) -> str:
+        return str(step_label(op))
+
+
+def _keys_field():
+    return serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list,
+        help_text="Ids of your tenant's SSH keys to install.",
+    )
+
+
+class ServerCreateSerializer(serializers.Serializer):
+    plan = serializers.UUIDField(help_text="Id of an offered plan (GET /plans/).")
+    image = serializers.UUIDField(help_text="Id of an image of the plan's kind (GET /images/).")
+    hostname = serializers.CharField(max_length=63)
+    ssh_keys = _keys_field()
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, default="", min_length=8, max_length=128,
+        help_text="Optional with SSH keys; at least 8 characters.",
+    )
+
+    def validate_hostname(self, value):
+        return value.strip().lower()
+
+    def validate(self, data):
+        if not data.get("ssh_keys") and not data.get("password"):
+            raise serializers.ValidationError(
+                _("Choose at least one SSH key or set a password, or you cannot log in.")
+            )
+        return data
+
+
+class ServerUpdateSerializer(serializers.Serializer):
+    hostname = serializers.CharField(max_length=63)
+
+    def validate_hostname(self, value):
+        return value.strip().lower()
+
+
+class ResizeSerializer(serializers.Serializer):
+    cores = serializers.IntegerField(min_value=1, max_value=64)
+    memory_mb = serializers.IntegerField(min_value=256, max_value=524288)
+    disk_gb = serializers.IntegerField(min_value=1, max_value=4096)
+
+
+class ReinstallSerializer(serializers.Serializer):
+    image = serializers.UUIDField(help_text="Id of an image of the server's kind and location.")
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, default="", min_length=8, max_length=128
+    )
+    ssh_keys = _keys_field()
+
+
+class SSHKeySerializer(serializers.ModelSerializer):
+    added_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SSHKey
+        fields = ["id", "name", "key_type", "fingerprint", "public_key", "added_by", "created_at"]
+        read_only_fields = fields
+
+    def get_added_by(self, key) -> str | None:
+        return key.user.email if key.user_id else None
+
+
+class SSHKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
+                                 help_text="Defaults to the key's comment.")
+    public_key = serializers.CharField(max_length=16384, help_text="One line in OpenSSH format.")
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "role", "created_at"]
+        read_only_fields = fields
+
+
+class QuotaNumbersSerializer(serializers.Serializer):
+    servers = serializers.IntegerField()
+    cores = serializers.IntegerField()
+    memory_mb = serializers.IntegerField()
+    disk_gb = serializers.IntegerField()
+
+
+class QuotaLimitsSerializer(QuotaNumbersSerializer):
+    snapshots_per_server = serializers.IntegerField()
+    backups_per_server = serializers.IntegerField()
+
+
+class QuotaSerializer(serializers.Serializer):
+    limits = QuotaLimitsSerializer()
+    used = QuotaNumbersSerializer()
+
+
+class TenantBriefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+
+
+class TokenBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    role = serializers.CharField(help_text="The role the token was created with.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    tenant = TenantBriefSerializer()
+    role = serializers.CharField(help_text="The role this request acts with: the lower of token and member role.")
+    token = TokenBriefSerializer(allow_null=True)

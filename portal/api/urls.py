@@ -1,0 +1,29 @@
+"""/api/v1/: every endpoint registers on one router."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+from .safety import SAFETY_ROUTES
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("servers", views.ServerViewSet, basename="server")
+router.register("operations", views.OperationViewSet, basename="operation")
+router.register("plans", views.PlanViewSet, basename="plan")
+router.register("images", views.ImageViewSet, basename="image")
+router.register("ssh-keys", views.SSHKeyViewSet, basename="ssh-key")
+router.register("members", views.MemberViewSet, basename="member")
+for prefix, viewset, basename in SAFETY_ROUTES:
+    router.register(prefix, viewset, basename=basename)
+
+urlpatterns = [
+    path("quota/", views.QuotaView.as_view(), name="quota"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
+]
