@@ -1,8 +1,45 @@
+"""The Django admin for what runs: clusters, nodes, images, servers, operations and drift.
+
+Actions that talk to Proxmox go through provisioning.actions (operations, or the synchronous staff
+checks "test connection" and "reconcile now"); every one is audited with via=admin.
+"""
+
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Cluster, Drift, Image, IPPool, Node, Operation, Server
+from tenants.admin import AuditedAdmin, TenantAdmin, as_admin, run_action
+
+from . import actions
+from .models import Cluster, Drift, Image, IPPool, Node, NodeMetrics, Operation, Server
+
+LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
+
+
+def capacity_bar(used, total, unit=""):
+    """A small bar for list pages; red from 85 % on."""
+    if not total:
+        return "–"
+    percent = min(100, round(100 * used / total))
+    colour = "#c0392b" if percent >= 85 else "#e0a800" if percent >= 65 else "#2e8b57"
+    return format_html(
+        '<span class="capbar" title="{} / {} {}" style="display:inline-block;width:90px;height:10px;background:#e5e5e5;'
+        'border-radius:3px;vertical-align:middle"><span style="display:block;height:10px;width:{}%;background:{};'
+        'border-radius:3px"></span></span> <small>{} %</small>',
+        used, total, unit, percent, colour, percent,
+    )
+
+
+class NodeFilter(admin.RelatedFieldListFilter):
+    """Node choices with their cluster in one query (Node.__str__ would fetch each cluster)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(n.pk, f"{n.name} ({n.cluster.name})") for n in Node.objects.select_related("cluster")]
 
 
 class ClusterForm(forms.ModelForm):
@@ -28,62 +65,264 @@ class NodeInline(admin.TabularInline):
     extra = 0
     fields = ["name", "kind", "provider", "status", "maintenance", "draining", "dedicated_tenant", "max_cores", "max_memory_mb"]
     readonly_fields = ["status", "max_cores", "max_memory_mb"]
+    autocomplete_fields = ["dedicated_tenant"]
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedAdmin):
     form = ClusterForm
-    list_display = ["name", "api_url", "token_id", "active", "last_reconciled_at", "reconcile_error"]
+    list_display = ["name", "api_url", "token_id", "active", "node_count", "last_reconciled_at", "reconcile_error"]
+    list_filter = ["active"]
+    search_fields = ["name", "api_url"]
+    readonly_fields = ["last_reconciled_at", "reconcile_error", "snapshot_capable"]
     inlines = [NodeInline]
+    actions = ["test_connection", "reconcile_now"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_nodes=Count("nodes"))
+
+    @admin.display(description=_("nodes"), ordering="_nodes")
+    def node_count(self, obj):
+        return obj._nodes
+
+    @admin.action(description=_("Test connection (version, nodes, token permissions)"), permissions=["view"])
+    def test_connection(self, request, queryset):
+        as_admin(request)
+        for cluster in queryset:
+            r = actions.cluster_test_connection(cluster=cluster, user=request.user, request=request)
+            if r["error"]:
+                self.message_user(request, _("%(cluster)s: connection failed: %(error)s") % {"cluster": cluster, "error": r["error"]}, messages.ERROR)
+                continue
+            nodes = ", ".join(f"{n['name']} ({n['status']})" for n in r["nodes"])
+            text = _("%(cluster)s: Proxmox VE %(version)s, %(count)s nodes: %(nodes)s.") % {
+                "cluster": cluster, "version": r["version"], "count": len(r["nodes"]), "nodes": nodes}
+            if r["missing"]:
+                self.message_user(request, f"{text} " + _("The token lacks: %(missing)s") % {"missing": ", ".join(r["missing"])}, messages.WARNING)
+            else:
+                self.message_user(request, f"{text} " + _("The token has every privilege the portal needs."), messages.SUCCESS)
+
+    @admin.action(description=_("Reconcile now"), permissions=["change"])
+    def reconcile_now(self, request, queryset):
+        as_admin(request)
+        for cluster in queryset:
+            stats = actions.cluster_reconcile(cluster=cluster, user=request.user, request=request)
+            if "error" in stats:
+                self.message_user(request, _("%(cluster)s: reconcile failed: %(error)s") % {"cluster": cluster, "error": stats["error"]}, messages.ERROR)
+            else:
+                self.message_user(request, _("%(cluster)s reconciled: %(guests)s guests, %(missing)s missing, %(unknown)s unknown.") % {"cluster": cluster, **stats}, messages.SUCCESS)
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
-    list_display = ["name", "cluster", "kind", "provider", "status", "maintenance", "draining", "dedicated_tenant"]
-    list_filter = ["cluster", "kind", "provider", "status", "maintenance", "draining"]
+class NodeAdmin(AuditedAdmin):
+    list_display = ["name", "cluster", "kind", "provider", "status", "maintenance", "draining", "dedicated_tenant",
+                    "server_count", "cores_bar", "memory_bar", "disk_bar"]
+    list_filter = ["cluster", "kind", "provider", "status", "maintenance", "draining", "nested"]
     list_select_related = ["cluster", "dedicated_tenant"]
-    search_fields = ["name"]
+    search_fields = ["name", "provider_name", "cluster__name"]
+    autocomplete_fields = ["dedicated_tenant"]
+    readonly_fields = ["status", "cpu_usage", "memory_used_mb", "disk_used_gb", "last_seen_at"]
+    actions = ["maintenance_on", "maintenance_off", "drain"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _servers=Count("servers", filter=LIVE),
+            _cores=Sum("servers__cores", filter=LIVE),
+        )
+
+    @admin.display(description=_("servers"), ordering="_servers")
+    def server_count(self, obj):
+        return obj._servers
+
+    @admin.display(description=_("cores booked"))
+    def cores_bar(self, obj):
+        return capacity_bar(obj._cores or 0, obj.max_cores)
+
+    @admin.display(description=_("memory used"))
+    def memory_bar(self, obj):
+        return capacity_bar(obj.memory_used_mb, obj.max_memory_mb, "MiB")
+
+    @admin.display(description=_("disk used"))
+    def disk_bar(self, obj):
+        return capacity_bar(obj.disk_used_gb, obj.max_disk_gb, "GiB")
+
+    @admin.action(description=_("Put into maintenance (no new servers)"), permissions=["change"])
+    def maintenance_on(self, request, queryset):
+        run_action(self, request, queryset, lambda n, **kw: actions.node_set_maintenance(node=n, maintenance=True, **kw),
+                   _("%(count)s node(s) in maintenance."))
+
+    @admin.action(description=_("End maintenance and draining"), permissions=["change"])
+    def maintenance_off(self, request, queryset):
+        run_action(self, request, queryset, lambda n, **kw: actions.node_set_maintenance(node=n, maintenance=False, **kw),
+                   _("%(count)s node(s) back in service."))
+
+    @admin.action(description=_("Drain: move its servers to other nodes"), permissions=["change"])
+    def drain(self, request, queryset):
+        run_action(self, request, queryset, lambda n, **kw: actions.node_drain(node=n, **kw), _("%(count)s node(s) draining."))
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "cluster", "tenant", "template_vmid", "volid", "active"]
-    list_filter = ["kind", "cluster", "active"]
+class ImageAdmin(AuditedAdmin):
+    list_display = ["name", "kind", "cluster", "tenant", "os_family", "template_vmid", "volid", "cloud_init", "active"]
+    list_filter = ["kind", "cluster", "active", "os_family", ("tenant", admin.EmptyFieldListFilter)]
     list_select_related = ["cluster", "tenant"]
+    search_fields = ["name", "volid", "tenant__name"]
+    autocomplete_fields = ["tenant"]
 
 
 @admin.register(IPPool)
-class IPPoolAdmin(admin.ModelAdmin):
+class IPPoolAdmin(AuditedAdmin):
     list_display = ["name", "cluster", "node", "network", "gateway", "range_start", "range_end"]
+    list_select_related = ["cluster", "node", "node__cluster"]
+    list_filter = ["cluster"]
 
 
 class OperationInline(admin.TabularInline):
     model = Operation
     extra = 0
-    fields = ["kind", "state", "step_name", "error", "created_at"]
+    fields = ["kind", "state", "step_name", "attempts", "error", "created_at"]
     readonly_fields = fields
     can_delete = False
     show_change_link = True
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Server)
-class ServerAdmin(admin.ModelAdmin):
-    list_display = ["hostname", "tenant", "kind", "status", "vmid", "node", "ipv4", "cores", "memory_mb", "disk_gb"]
-    list_filter = ["status", "kind", "cluster", "node"]
-    list_select_related = ["tenant", "node"]
-    search_fields = ["hostname", "ipv4", "vmid"]
+class ServerAdmin(AuditedAdmin):
+    list_display = ["hostname", "tenant", "kind", "status", "vmid", "node", "ipv4", "cores", "memory_mb", "disk_gb", "ha_enabled", "drift"]
+    list_filter = ["status", "kind", "cluster", ("node", NodeFilter), "ha_enabled"]
+    list_select_related = ["tenant", "node", "node__cluster"]
+    search_fields = ["hostname", "ipv4", "vmid", "tenant__name"]
+    readonly_fields = ["public_id", "vmid", "ipv4", "status", "status_reason", "drift", "cpu_usage", "memory_used_mb",
+                       "uptime", "last_seen_at", "created_by", "created_at"]
+    raw_id_fields = ["staging_of", "image"]
+    autocomplete_fields = ["tenant"]
     inlines = [OperationInline]
+
+
+class StalledFilter(admin.SimpleListFilter):
+    title = _("attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("failed", _("Failed")), ("stalled", _("Stalled"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.filter(state=Operation.State.FAILED)
+        if self.value() == "stalled":
+            return queryset.filter(stalled_q())
+        return queryset
+
+
+def stalled_q():
+    """Active but not moving: retrying transient errors, or untouched for longer than the stall limit."""
+    limit = timezone.now() - timezone.timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
+    return Q(state__in=Operation.ACTIVE_STATES) & (Q(updated_at__lt=limit) | ~Q(last_error=""))
 
 
 @admin.register(Operation)
 class OperationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "state", "server", "tenant", "step_name", "attempts", "error"]
-    list_filter = ["state", "kind"]
+    list_display = ["created_at", "kind", "state", "server", "tenant", "step_name", "attempts", "short_error"]
+    list_filter = [StalledFilter, "state", "kind"]
     list_select_related = ["server", "tenant"]
-    readonly_fields = ["upid", "upid_node", "params"]
+    search_fields = ["server__hostname", "tenant__name", "error", "upid"]
+    readonly_fields = ["public_id", "tenant", "server", "kind", "state", "params", "step", "step_count", "step_name",
+                       "upid", "upid_node", "attempts", "error", "last_error", "not_before", "lease_until",
+                       "created_by", "created_at", "started_at", "finished_at"]
+    actions = ["retry", "cancel"]
+
+    def get_ordering(self, request):
+        # Failed first, then what still runs, then history.
+        rank = Case(
+            When(state=Operation.State.FAILED, then=Value(0)),
+            When(state__in=Operation.ACTIVE_STATES, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+        return [rank.asc(), "-created_at", "-id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj):
+        text = obj.error or obj.last_error
+        return (text[:120] + "…") if len(text) > 120 else text
+
+    @admin.action(description=_("Retry failed operations"), permissions=["change"])
+    def retry(self, request, queryset):
+        run_action(self, request, queryset, lambda o, **kw: actions.operation_retry(operation=o, **kw), _("%(count)s operation(s) queued again."))
+
+    @admin.action(description=_("Cancel (failed or not yet started)"), permissions=["change"])
+    def cancel(self, request, queryset):
+        run_action(self, request, queryset, lambda o, **kw: actions.operation_cancel(operation=o, **kw), _("%(count)s operation(s) cancelled."))
 
 
 @admin.register(Drift)
 class DriftAdmin(admin.ModelAdmin):
-    list_display = ["kind", "cluster", "vmid", "node_name", "guest_name", "server", "first_seen_at", "resolved_at"]
-    list_filter = ["kind", "cluster"]
+    list_display = ["kind", "cluster", "vmid", "node_name", "guest_name", "server", "first_seen_at", "resolved_at", "resolution", "resolve_link"]
+    list_filter = ["kind", "cluster", ("resolved_at", admin.EmptyFieldListFilter), "resolution"]
+    list_select_related = ["cluster", "server"]
+    search_fields = ["vmid", "guest_name", "node_name"]
+    readonly_fields = ["cluster", "kind", "vmid", "node_name", "guest_name", "server", "details", "resolution", "resolved_at"]
+    actions = ["ignore", "mark_deleted"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("resolve"))
+    def resolve_link(self, obj):
+        if obj.resolved_at:
+            return "–"
+        return format_html('<a href="{}">{}</a>', reverse("staff:drift_list") + f"#drift-{obj.pk}", _("Resolve"))
+
+    @admin.action(description=_("Ignore (reconcile will not raise it again)"), permissions=["change"])
+    def ignore(self, request, queryset):
+        run_action(self, request, queryset, lambda d, **kw: actions.drift_ignore(drift=d, **kw), _("%(count)s drift(s) ignored."))
+
+    @admin.action(description=_("Mark the missing server deleted"), permissions=["change"])
+    def mark_deleted(self, request, queryset):
+        run_action(self, request, queryset, lambda d, **kw: actions.drift_mark_deleted(drift=d, **kw), _("%(count)s server(s) written off."))
+
+
+@admin.register(NodeMetrics)
+class NodeMetricsAdmin(admin.ModelAdmin):
+    list_display = ["node", "timeframe", "updated_at"]
+    list_select_related = ["node", "node__cluster"]
+    readonly_fields = ["node", "timeframe", "points", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+# --- additions to the tenants admin (a lower layer, which cannot import us) ------------------
+class TenantServerInline(admin.TabularInline):
+    model = Server
+    extra = 0
+    fields = ["hostname", "kind", "status", "node", "vmid", "ipv4", "cores", "memory_mb", "disk_gb"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(status=Server.Status.DELETED).select_related("node", "node__cluster")
+
+
+@admin.action(description=_("Suspend: stop servers, block self-service"), permissions=["suspend"])
+def suspend_tenants(modeladmin, request, queryset):
+    run_action(modeladmin, request, queryset, lambda t, **kw: actions.tenant_suspend(tenant=t, **kw), _("%(count)s tenant(s) suspended."))
+
+
+@admin.action(description=_("Unsuspend: restart the servers suspension stopped"), permissions=["suspend"])
+def unsuspend_tenants(modeladmin, request, queryset):
+    run_action(modeladmin, request, queryset, lambda t, **kw: actions.tenant_unsuspend(tenant=t, **kw), _("%(count)s tenant(s) unsuspended."))
+
+
+TenantAdmin.extra_inlines.append(TenantServerInline)
+TenantAdmin.actions = [*TenantAdmin.actions, suspend_tenants, unsuspend_tenants]

@@ -134,6 +134,7 @@ def _advance(ctx, steps, deadline, node_id):
             return None
         exitstatus = status.get("exitstatus", "")
         if exitstatus != "OK" and not exitstatus.startswith("WARNINGS"):
+            _keep_task_log(ctx, op)
             op.upid = ""
             _release_slot(op)
             raise ProxmoxError(exitstatus, retryable=bool(_task_error_is_transient(exitstatus)))
@@ -161,6 +162,15 @@ def _advance(ctx, steps, deadline, node_id):
     _release_slot(op)
     _save(op, "step")
     return None
+
+
+def _keep_task_log(ctx, op):
+    """Staff pages show the end of a failed task's log; they read it from here, not from Proxmox."""
+    try:
+        op.params["task_log"] = ctx.pve.task_log_tail(op.upid_node, op.upid, lines=15)[-4000:]
+    except ProxmoxError:
+        return
+    _save(op, "params")
 
 
 def _task_error_is_transient(message):

@@ -401,12 +401,22 @@ class Drift(models.Model):
         MISSING = "missing", _("Server missing in Proxmox")
         UNKNOWN = "unknown", _("Unknown guest in the portal's VMID range")
 
+    class Resolution(models.TextChoices):
+        GONE = "gone", _("Resolved by itself")
+        ADOPTED = "adopted", _("Adopted into a tenant")
+        DELETED = "deleted", _("Marked deleted")
+        # Ignored drift stays resolved: reconcile does not raise it again.
+        IGNORED = "ignored", _("Ignored")
+
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="drifts")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     vmid = models.PositiveIntegerField(_("VMID"))
     node_name = models.CharField(_("node"), max_length=64, blank=True)
     guest_name = models.CharField(_("name"), max_length=100, blank=True)
     server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="drifts")
+    # What reconcile saw of an unknown guest (type, cpus, memory, disk, status): prefills adoption.
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=16, choices=Resolution.choices, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -517,3 +527,20 @@ class BackupPolicy(models.Model):
 
     def __str__(self):
         return f"{self.server}: {self.get_frequency_display()} {self.time:%H:%M}"
+
+
+class NodeMetrics(models.Model):
+    """A node's recent Proxmox rrddata, refreshed by a task, so staff pages draw graphs without calling Proxmox."""
+
+    node = models.OneToOneField(Node, on_delete=models.CASCADE, related_name="metrics")
+    timeframe = models.CharField(max_length=8, default="hour")
+    # [[unix time, cpu 0..1, memory used 0..1], ...], oldest first.
+    points = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("node metrics")
+        verbose_name_plural = _("node metrics")
+
+    def __str__(self):
+        return f"{self.node} ({self.timeframe})"

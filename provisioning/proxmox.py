@@ -114,6 +114,17 @@ class PVE:
     def nodes(self):
         return self._call("get", "nodes")
 
+    def permissions(self, path=None):
+        """The token's effective privileges: {acl path: {privilege: 1}} (GET /access/permissions)."""
+        # `path` is also _call's own argument name, so this one call goes around it.
+        try:
+            return self._api("access/permissions").get(**_wire({"path": path}))
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc) from exc
+
+    def node_rrddata(self, node, timeframe="hour"):
+        return self._call("get", f"nodes/{node}/rrddata", timeframe=timeframe)
+
     def resources(self):
         return self._call("get", "cluster/resources")
 

@@ -142,15 +142,18 @@ def _follow_node(server, guest, nodes):
 
 def _record_drift(cluster, missing, unknown):
     open_drift = {(d.kind, d.vmid): d for d in Drift.objects.filter(cluster=cluster, resolved_at__isnull=True)}
+    ignored = set(
+        Drift.objects.filter(cluster=cluster, resolution=Drift.Resolution.IGNORED).values_list("kind", "vmid")
+    )
     seen = set()
     new = []
     for server in missing:
         seen.add((Drift.Kind.MISSING, server.vmid))
-        if (Drift.Kind.MISSING, server.vmid) not in open_drift:
+        if (Drift.Kind.MISSING, server.vmid) not in open_drift and (Drift.Kind.MISSING, server.vmid) not in ignored:
             new.append(Drift(cluster=cluster, kind=Drift.Kind.MISSING, vmid=server.vmid, server=server))
     for guest in unknown:
         seen.add((Drift.Kind.UNKNOWN, guest["vmid"]))
-        if (Drift.Kind.UNKNOWN, guest["vmid"]) not in open_drift:
+        if (Drift.Kind.UNKNOWN, guest["vmid"]) not in open_drift and (Drift.Kind.UNKNOWN, guest["vmid"]) not in ignored:
             new.append(
                 Drift(
                     cluster=cluster,
@@ -158,8 +161,9 @@ def _record_drift(cluster, missing, unknown):
                     vmid=guest["vmid"],
                     node_name=guest.get("node", ""),
                     guest_name=guest.get("name", "")[:100],
+                    details={key: guest.get(key) for key in ("type", "status", "maxcpu", "maxmem", "maxdisk")},
                 )
             )
     Drift.objects.bulk_create(new)
     gone = [d.pk for key, d in open_drift.items() if key not in seen]
-    Drift.objects.filter(pk__in=gone).update(resolved_at=timezone.now())
+    Drift.objects.filter(pk__in=gone).update(resolved_at=timezone.now(), resolution=Drift.Resolution.GONE)

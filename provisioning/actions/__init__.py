@@ -31,3 +31,15 @@ from .servers import (  # noqa: F401
     server_resize,
     validate_hostname,
 )
+from .staff import (  # noqa: F401, E402
+    adopt_defaults,
+    cluster_reconcile,
+    cluster_test_connection,
+    drift_ignore,
+    drift_mark_deleted,
+    node_set_maintenance,
+    operation_cancel,
+    server_adopt,
+    tenant_suspend,
+    tenant_unsuspend,
+)

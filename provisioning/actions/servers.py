@@ -320,7 +320,11 @@ def operation_retry(*, operation, user=None, request=None):
         op.error = ""
         op.attempts = 0
         op.finished_at = None
-        op.save(update_fields=["state", "error", "attempts", "finished_at", "updated_at"])
+        # The failed task's UPID would only be polled to the same failure again; the step runs anew.
+        op.upid = ""
+        op.upid_node = ""
+        op.not_before = None
+        op.save(update_fields=["state", "error", "attempts", "finished_at", "upid", "upid_node", "not_before", "updated_at"])
         engine.enqueue_on_commit(op.pk)
         audit_record(action="operation.retry", tenant=op.tenant, request=request, actor=user, obj=op)
     return op

@@ -1,0 +1,259 @@
+"""Staff pages for what the admin does clumsily: capacity, failed and stalled work, drift, requests.
+
+They read the database only; buttons post to provisioning.actions. Anyone without the staff
+permission a page needs gets a 404, as if the page did not exist.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, Q, Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from provisioning import actions
+from provisioning.admin import stalled_q
+from provisioning.charts import sparkline
+from provisioning.models import Cluster, Drift, Node, Operation, Server
+from tenants.access import redirect_to_login
+from tenants.models import AuditEvent, ServiceRequest
+
+from .forms import AdoptForm, RequestAnswerForm
+
+LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
+
+
+def staff_required(permission):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request)
+            if not (request.user.is_staff and request.user.has_perm(permission)):
+                raise Http404
+            request.audit_via = AuditEvent.Via.ADMIN
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _attempt(request, fn, success):
+    try:
+        result = fn()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+    messages.success(request, success)
+    return result
+
+
+def percent(used, total):
+    return min(100, round(100 * used / total)) if total else 0
+
+
+# --- overview and nodes -------------------------------------------------------------------------
+@staff_required("provisioning.view_node")
+def overview(request):
+    nodes = Node.objects.select_related("dedicated_tenant", "metrics").annotate(
+        servers_live=Count("servers", filter=LIVE), cores_booked=Sum("servers__cores", filter=LIVE),
+        memory_booked=Sum("servers__memory_mb", filter=LIVE),
+    )
+    clusters = Cluster.objects.prefetch_related(Prefetch("nodes", queryset=nodes)).order_by("name")
+    rows = []
+    for cluster in clusters:
+        node_rows = []
+        for node in cluster.nodes.all():
+            metrics = getattr(node, "metrics", None)
+            points = metrics.points if metrics else []
+            node_rows.append({
+                "node": node,
+                "cores_pct": percent(node.cores_booked or 0, node.max_cores),
+                "memory_pct": percent(node.memory_used_mb, node.max_memory_mb),
+                "disk_pct": percent(node.disk_used_gb, node.max_disk_gb),
+                "cpu_line": sparkline(points, 1),
+                "mem_line": sparkline(points, 2),
+                "metrics_at": metrics.updated_at if metrics else None,
+            })
+        rows.append({"cluster": cluster, "nodes": node_rows})
+    counts = {
+        "failed": Operation.objects.filter(state=Operation.State.FAILED).count(),
+        "stalled": Operation.objects.filter(stalled_q()).count(),
+        "unavailable": Server.objects.filter(status=Server.Status.UNAVAILABLE).count(),
+        "drift": Drift.objects.filter(resolved_at__isnull=True).count(),
+        "requests": ServiceRequest.objects.exclude(state=ServiceRequest.State.DONE).count(),
+    }
+    return render(request, "staff/overview.html", {"clusters": rows, "counts": counts})
+
+
+@require_POST
+@staff_required("provisioning.change_cluster")
+def cluster_reconcile(request, pk):
+    cluster = get_object_or_404(Cluster, pk=pk)
+    stats = actions.cluster_reconcile(cluster=cluster, user=request.user, request=request)
+    if "error" in stats:
+        messages.error(request, _("Reconcile failed: %(error)s") % stats)
+    else:
+        messages.success(request, _("%(cluster)s reconciled: %(guests)s guests, %(missing)s missing, %(unknown)s unknown.") % {"cluster": cluster, **stats})
+    return redirect("staff:overview")
+
+
+@require_POST
+@staff_required("provisioning.view_cluster")
+def cluster_test(request, pk):
+    cluster = get_object_or_404(Cluster, pk=pk)
+    r = actions.cluster_test_connection(cluster=cluster, user=request.user, request=request)
+    if r["error"]:
+        messages.error(request, _("Connection failed: %(error)s") % r)
+    else:
+        text = _("Proxmox VE %(version)s, %(count)s nodes.") % {"version": r["version"], "count": len(r["nodes"])}
+        if r["missing"]:
+            messages.warning(request, text + " " + _("The token lacks: %(missing)s") % {"missing": ", ".join(r["missing"])})
+        else:
+            messages.success(request, text + " " + _("The token has every privilege the portal needs."))
+    return redirect("staff:overview")
+
+
+@staff_required("provisioning.view_node")
+def node_detail(request, pk):
+    node = get_object_or_404(Node.objects.select_related("cluster", "dedicated_tenant"), pk=pk)
+    servers = (
+        Server.objects.filter(node=node).exclude(status=Server.Status.DELETED).select_related("tenant").order_by("tenant__name", "hostname")
+    )
+    return render(request, "staff/node.html", {"node": node, "servers": servers})
+
+
+@require_POST
+@staff_required("provisioning.change_node")
+def node_maintenance(request, pk):
+    node = get_object_or_404(Node, pk=pk)
+    on = request.POST.get("maintenance") == "1"
+    actions.node_set_maintenance(node=node, maintenance=on, user=request.user, request=request)
+    messages.success(request, _("%(node)s is in maintenance now.") % {"node": node.name} if on else _("%(node)s is back in service.") % {"node": node.name})
+    return redirect("staff:node", pk=node.pk)
+
+
+@require_POST
+@staff_required("provisioning.change_node")
+def node_drain(request, pk):
+    node = get_object_or_404(Node, pk=pk)
+    _attempt(request, lambda: actions.node_drain(node=node, user=request.user, request=request),
+             _("%(node)s is draining: its servers move to other nodes one after another.") % {"node": node.name})
+    return redirect("staff:node", pk=node.pk)
+
+
+# --- operations ----------------------------------------------------------------------------------
+@staff_required("provisioning.view_operation")
+def operations(request):
+    base = Operation.objects.select_related("server", "server__node", "tenant")
+    failed = base.filter(state=Operation.State.FAILED).order_by("-finished_at", "-id")[:100]
+    stalled = base.filter(stalled_q()).order_by("updated_at")[:100]
+    unavailable = Server.objects.filter(status=Server.Status.UNAVAILABLE).select_related("tenant", "node")[:100]
+    return render(request, "staff/operations.html", {"failed": failed, "stalled": stalled, "unavailable": unavailable, "now": timezone.now()})
+
+
+def _operation(public_id):
+    return get_object_or_404(Operation, public_id=public_id)
+
+
+@require_POST
+@staff_required("provisioning.change_operation")
+def operation_retry(request, public_id):
+    op = _operation(public_id)
+    _attempt(request, lambda: actions.operation_retry(operation=op, user=request.user, request=request), _("The operation is queued again."))
+    return redirect("staff:operations")
+
+
+@require_POST
+@staff_required("provisioning.change_operation")
+def operation_cancel(request, public_id):
+    op = _operation(public_id)
+    _attempt(request, lambda: actions.operation_cancel(operation=op, user=request.user, request=request), _("The operation is cancelled."))
+    return redirect("staff:operations")
+
+
+# --- drift -----------------------------------------------------------------------------------
+@staff_required("provisioning.view_drift")
+def drift_list(request):
+    drifts = Drift.objects.filter(resolved_at__isnull=True).select_related("cluster", "server", "server__tenant").order_by("cluster__name", "vmid")
+    rows = [
+        {"drift": d, "form": AdoptForm(initial=actions.adopt_defaults(d), prefix=f"d{d.pk}") if d.kind == Drift.Kind.UNKNOWN else None}
+        for d in drifts
+    ]
+    return render(request, "staff/drift.html", {"rows": rows})
+
+
+def _drift(pk):
+    return get_object_or_404(Drift, pk=pk, resolved_at__isnull=True)
+
+
+@require_POST
+@staff_required("provisioning.change_drift")
+def drift_adopt(request, pk):
+    drift = _drift(pk)
+    form = AdoptForm(request.POST, prefix=f"d{drift.pk}")
+    if not form.is_valid():
+        messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("staff:drift_list")
+    _attempt(request, lambda: actions.server_adopt(drift=drift, user=request.user, request=request, **form.cleaned_data),
+             _("VMID %(vmid)s now belongs to %(tenant)s.") % {"vmid": drift.vmid, "tenant": form.cleaned_data["tenant"]})
+    return redirect("staff:drift_list")
+
+
+@require_POST
+@staff_required("provisioning.change_drift")
+def drift_deleted(request, pk):
+    drift = _drift(pk)
+    _attempt(request, lambda: actions.drift_mark_deleted(drift=drift, user=request.user, request=request), _("The server is marked deleted."))
+    return redirect("staff:drift_list")
+
+
+@require_POST
+@staff_required("provisioning.change_drift")
+def drift_ignore(request, pk):
+    drift = _drift(pk)
+    _attempt(request, lambda: actions.drift_ignore(drift=drift, user=request.user, request=request), _("The drift is ignored."))
+    return redirect("staff:drift_list")
+
+
+# --- service requests ----------------------------------------------------------------------------
+@staff_required("tenants.view_servicerequest")
+def requests(request):
+    qs = ServiceRequest.objects.select_related("tenant", "assignee", "created_by")
+    open_requests = list(qs.exclude(state=ServiceRequest.State.DONE).order_by("created_at"))
+    done = qs.filter(state=ServiceRequest.State.DONE).order_by("-done_at")[:20]
+    can_answer = request.user.has_perm("tenants.change_servicerequest")
+    rows = [{"req": r, "form": RequestAnswerForm(instance=r, prefix=str(r.public_id)) if can_answer else None} for r in open_requests]
+    return render(request, "staff/requests.html", {"rows": rows, "done": done})
+
+
+@require_POST
+@staff_required("tenants.change_servicerequest")
+def request_answer(request, public_id):
+    from tenants.audit import audit_record
+
+    req = get_object_or_404(ServiceRequest, public_id=public_id)
+    if request.POST.get("assign_me"):
+        req.assignee = request.user
+        if req.state == ServiceRequest.State.OPEN:
+            req.state = ServiceRequest.State.IN_PROGRESS
+        req.save(update_fields=["assignee", "state", "updated_at"])
+        audit_record(action="request.assign", tenant=req.tenant, request=request, obj=req, details={"assignee": request.user.email})
+        messages.success(request, _("The request is yours."))
+        return redirect("staff:requests")
+    form = RequestAnswerForm(request.POST, instance=req, prefix=str(req.public_id))
+    if form.is_valid():
+        req = form.save(commit=False)
+        req.done_at = timezone.now() if req.state == ServiceRequest.State.DONE else None
+        req.save()
+        audit_record(action="request.answer", tenant=req.tenant, request=request, obj=req,
+                     details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
+        messages.success(request, _("The request is saved; the customer sees the answer."))
+    else:
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+    return redirect("staff:requests")

@@ -1,0 +1,253 @@
+"""Staff actions: suspension, failed operations, drift, maintenance and cluster checks.
+
+Called from the Django admin and the staff pages (portal/staff); every one writes the audit trail
+with via=admin. They act for JIKU, so a suspended tenant does not block them.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from provisioning import engine
+from provisioning import steps as step_library
+from provisioning.models import Cluster, Drift, Node, Operation, Server
+from provisioning.proxmox import PVE, ProxmoxError
+from provisioning.reconcile import reconcile_cluster
+from tenants.audit import audit_record
+from tenants.models import AuditEvent, Tenant
+
+from .servers import enqueue_operation, lock_server, validate_hostname
+
+ADMIN = AuditEvent.Via.ADMIN
+SUSPENSION_KEY = "suspension"  # params of the stop operations a suspension queued
+RESUME_KEY = "after_suspension"  # params of the start operations an unsuspension queued
+
+# What the portal's token needs (FACTS.md section 17); "test connection" names what is missing.
+REQUIRED_PRIVILEGES = (
+    "VM.Allocate", "VM.Clone", "VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network",
+    "VM.Config.Options", "VM.Config.Cloudinit", "VM.PowerMgmt", "VM.Audit", "VM.Snapshot", "VM.Snapshot.Rollback",
+    "VM.Backup", "VM.Migrate", "VM.Console", "Datastore.AllocateSpace", "Datastore.Audit",
+    "Datastore.AllocateTemplate", "Sys.Audit", "Sys.Console", "Pool.Allocate",
+)
+
+
+# --- tenants -----------------------------------------------------------------------------------
+def tenant_suspend(*, tenant, reason="", user=None, request=None):
+    """Block self-service and stop the tenant's running servers; unsuspension restarts exactly those."""
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status == Tenant.Status.SUSPENDED:
+            raise ValidationError(_("%(tenant)s is suspended already.") % {"tenant": tenant})
+        tenant.status = Tenant.Status.SUSPENDED
+        tenant.save(update_fields=["status"])
+        ops = [
+            enqueue_operation(server=server, kind=Operation.Kind.STOP, params={SUSPENSION_KEY: True}, user=user)
+            for server in Server.objects.for_tenant(tenant).filter(status=Server.Status.RUNNING).select_for_update()
+        ]
+        audit_record(
+            action="tenant.suspend", tenant=tenant, request=request, actor=user, obj=tenant, via=ADMIN,
+            details={"reason": reason, "stopped": [op.server.hostname for op in ops]},
+        )
+    return ops
+
+
+def tenant_unsuspend(*, tenant, user=None, request=None):
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status != Tenant.Status.SUSPENDED:
+            raise ValidationError(_("%(tenant)s is not suspended.") % {"tenant": tenant})
+        tenant.status = Tenant.Status.ACTIVE
+        tenant.save(update_fields=["status"])
+        resumed = set(
+            Operation.objects.for_tenant(tenant)
+            .filter(kind=Operation.Kind.START, params__has_key=RESUME_KEY)
+            .values_list(f"params__{RESUME_KEY}", flat=True)
+        )
+        stops = (
+            Operation.objects.for_tenant(tenant)
+            .filter(kind=Operation.Kind.STOP, params__has_key=SUSPENSION_KEY)
+            .exclude(state__in=[Operation.State.FAILED, Operation.State.CANCELLED])
+            .exclude(pk__in=[pk for pk in resumed if pk is not None])
+            .select_related("server")
+            .order_by("pk")
+        )
+        ops = []
+        for stop in stops:
+            server = lock_server(stop.server)
+            if server.status in (Server.Status.DELETING, Server.Status.DELETED, Server.Status.FAILED):
+                continue
+            ops.append(
+                enqueue_operation(server=server, kind=Operation.Kind.START, params={RESUME_KEY: stop.pk}, user=user)
+            )
+        audit_record(
+            action="tenant.unsuspend", tenant=tenant, request=request, actor=user, obj=tenant, via=ADMIN,
+            details={"started": [op.server.hostname for op in ops]},
+        )
+    return ops
+
+
+# --- operations --------------------------------------------------------------------------------
+def operation_cancel(*, operation, user=None, request=None):
+    """A failed operation is dismissed; a queued one that has not touched Proxmox yet is withdrawn and undone."""
+    with transaction.atomic():
+        op = Operation.objects.select_for_update().get(pk=operation.pk)
+        now = timezone.now()
+        if op.state == Operation.State.FAILED:
+            op.state = Operation.State.CANCELLED
+            op.save(update_fields=["state", "updated_at"])
+        else:
+            # Conditional: a worker that claimed the row a moment ago keeps it.
+            withdrawn = Operation.objects.filter(
+                pk=op.pk, state__in=[Operation.State.QUEUED, Operation.State.WAITING], step=0, upid=""
+            ).update(state=Operation.State.CANCELLED, error=_("Cancelled by JIKU staff."), finished_at=now, updated_at=now)
+            if not withdrawn:
+                raise ValidationError(
+                    _("Only a failed operation or one that has not started in Proxmox yet can be cancelled.")
+                )
+            op.refresh_from_db()
+            # Undo what the action reserved, exactly as a failure before the first step would.
+            step_library.on_failure(op)
+            nxt = (
+                Operation.objects.filter(server=op.server_id, state=Operation.State.QUEUED)
+                .exclude(pk=op.pk)
+                .order_by("id")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if op.server_id and nxt:
+                engine.enqueue_on_commit(nxt)
+        audit_record(action="operation.cancel", tenant=op.tenant, request=request, actor=user, obj=op, via=ADMIN)
+    return op
+
+
+# --- drift -------------------------------------------------------------------------------------
+def _open_drift(drift, kind):
+    drift = Drift.objects.select_for_update(of=("self",)).select_related("cluster", "server").get(pk=drift.pk)
+    if drift.resolved_at is not None:
+        raise ValidationError(_("This drift is resolved already."))
+    if kind is not None and drift.kind != kind:
+        raise ValidationError(_("This resolution does not fit this kind of drift."))
+    return drift
+
+
+def _resolve(drift, resolution):
+    drift.resolved_at = timezone.now()
+    drift.resolution = resolution
+    drift.save(update_fields=["resolved_at", "resolution", "last_seen_at"])
+
+
+def adopt_defaults(drift):
+    """Form defaults for adopting an unknown guest, from what reconcile saw."""
+    d = drift.details or {}
+    return {
+        "hostname": (drift.guest_name or f"guest-{drift.vmid}").lower()[:63],
+        "kind": d.get("type") if d.get("type") in Server.Kind.values else Server.Kind.QEMU,
+        "cores": int(d.get("maxcpu") or 1),
+        "memory_mb": int((d.get("maxmem") or 512 * 1024**2) / 1024**2),
+        "disk_gb": max(int((d.get("maxdisk") or 1024**3) / 1024**3), 1),
+    }
+
+
+def server_adopt(*, drift, tenant, hostname, kind, cores, memory_mb, disk_gb, user=None, request=None):
+    """An unknown guest in the portal's VMID range becomes a server of `tenant`, as it is."""
+    validate_hostname(hostname)
+    if kind not in Server.Kind.values:
+        raise ValidationError({"kind": _("Choose a virtual machine or a container.")})
+    if min(cores, memory_mb, disk_gb) <= 0:
+        raise ValidationError(_("Cores, memory and disk must be positive."))
+    with transaction.atomic():
+        drift = _open_drift(drift, Drift.Kind.UNKNOWN)
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if Server.objects.for_tenant(tenant).live().filter(hostname=hostname).exists():
+            raise ValidationError({"hostname": _("%(tenant)s already has a server called %(name)s.") % {"tenant": tenant, "name": hostname}})
+        if Server.objects.filter(cluster=drift.cluster, vmid=drift.vmid).exists():
+            raise ValidationError(_("VMID %(vmid)s belongs to a server already.") % {"vmid": drift.vmid})
+        running = (drift.details or {}).get("status") == "running"
+        server = Server.objects.create(
+            tenant=tenant, cluster=drift.cluster, node=Node.objects.filter(cluster=drift.cluster, name=drift.node_name).first(),
+            kind=kind, hostname=hostname, vmid=drift.vmid, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb,
+            status=Server.Status.RUNNING if running else Server.Status.STOPPED, created_by=user,
+        )
+        drift.server = server
+        drift.save(update_fields=["server"])
+        _resolve(drift, Drift.Resolution.ADOPTED)
+        audit_record(action="server.adopt", tenant=tenant, request=request, actor=user, obj=server, via=ADMIN,
+                     details={"vmid": drift.vmid, "cluster": drift.cluster.name, "node": drift.node_name})
+    return server
+
+
+def drift_ignore(*, drift, user=None, request=None):
+    with transaction.atomic():
+        drift = _open_drift(drift, None)
+        _resolve(drift, Drift.Resolution.IGNORED)
+        audit_record(action="drift.ignore", tenant=drift.server.tenant if drift.server else None, request=request,
+                     actor=user, obj=drift, via=ADMIN, details={"vmid": drift.vmid, "cluster": drift.cluster.name})
+    return drift
+
+
+def drift_mark_deleted(*, drift, user=None, request=None):
+    """A server Proxmox no longer has is written off: it leaves the tenant's list and frees its VMID and address."""
+    with transaction.atomic():
+        drift = _open_drift(drift, Drift.Kind.MISSING)
+        server = lock_server(drift.server) if drift.server else None
+        if server is not None:
+            if engine.server_is_busy(server):
+                raise ValidationError(_("An operation on this server is still running; cancel it first."))
+            server.transition(Server.Status.DELETING)
+            server.transition(Server.Status.DELETED, _("Deleted outside the portal."))
+            server.release()
+        _resolve(drift, Drift.Resolution.DELETED)
+        audit_record(action="drift.mark_deleted", tenant=server.tenant if server else None, request=request,
+                     actor=user, obj=server or drift, via=ADMIN, details={"vmid": drift.vmid})
+    return drift
+
+
+# --- nodes and clusters ------------------------------------------------------------------------
+def node_set_maintenance(*, node, maintenance, user=None, request=None):
+    """Maintenance keeps new servers off the node; ending it also ends draining."""
+    with transaction.atomic():
+        node = Node.objects.select_for_update().get(pk=node.pk)
+        node.maintenance = bool(maintenance)
+        if not maintenance:
+            node.draining = False
+        node.save(update_fields=["maintenance", "draining"])
+        audit_record(action="node.maintenance_on" if maintenance else "node.maintenance_off", request=request,
+                     actor=user, obj=node, via=ADMIN)
+    return node
+
+
+def cluster_test_connection(*, cluster, user=None, request=None):
+    """Synchronous staff check: version, nodes and the token's missing privileges. Never raises for Proxmox."""
+    result = {"ok": False, "version": "", "nodes": [], "missing": [], "error": ""}
+    try:
+        pve = PVE(cluster)
+        result["version"] = pve.version().get("version", "")
+        result["nodes"] = sorted(
+            ({"name": n.get("node"), "status": n.get("status"), "maxcpu": n.get("maxcpu"), "maxmem": n.get("maxmem")}
+             for n in pve.nodes()),
+            key=lambda n: n["name"] or "",
+        )
+        granted = pve.permissions(path="/").get("/", {})
+        result["missing"] = [p for p in REQUIRED_PRIVILEGES if not granted.get(p)]
+        result["ok"] = not result["missing"]
+    except ProxmoxError as exc:
+        result["error"] = exc.message
+    audit_record(action="cluster.test_connection", request=request, actor=user, obj=cluster, via=ADMIN,
+                 details={k: result[k] for k in ("ok", "version", "missing", "error")} | {"nodes": [n["name"] for n in result["nodes"]]})
+    return result
+
+
+def cluster_reconcile(*, cluster, user=None, request=None):
+    """Staff "reconcile now": the same reconcile the beat runs, plus fresh node graphs."""
+    from provisioning.node_metrics import refresh_cluster
+
+    cluster = Cluster.objects.get(pk=cluster.pk)
+    stats = reconcile_cluster(cluster)
+    if "error" not in stats:
+        try:
+            refresh_cluster(cluster)
+        except ProxmoxError:
+            pass
+    audit_record(action="cluster.reconcile", request=request, actor=user, obj=cluster, via=ADMIN, details=stats)
+    return stats

@@ -1,0 +1,75 @@
+"""JIKU's staff roles as Django groups with model permissions (superuser is not needed for daily work).
+
+Apps are named by label only, so this lower layer imports nothing above it. `sync_groups` is
+idempotent: the data migration runs it, and `manage.py staff_groups` runs it again after new
+models arrive.
+"""
+
+ADMIN = "Admin"
+OPERATOR = "Operator"
+SALES = "Sales"  # the same group services/migrations/0003_catalogue.py creates with "sell"
+
+# group -> list of (app label, model or "*", actions or "*"); custom codenames as ("app", None, [codename]).
+ROLES = {
+    ADMIN: [
+        ("tenants", "*", "*"),
+        ("provisioning", "*", "*"),
+        ("services", "*", "*"),
+        ("django_celery_beat", "*", "*"),
+        ("auth", "user", ["view", "add", "change"]),
+        ("auth", "group", ["view"]),
+    ],
+    OPERATOR: [
+        ("provisioning", "*", ["view", "change"]),
+        ("provisioning", "node", ["add"]),
+        ("provisioning", "image", ["add"]),
+        ("provisioning", "ippool", ["add"]),
+        ("tenants", "tenant", ["view"]),
+        ("tenants", "membership", ["view"]),
+        ("tenants", "auditevent", ["view"]),
+        ("tenants", "servicerequest", ["view", "change"]),
+        ("django_celery_beat", "*", ["view"]),
+    ],
+    # Offers only: they write offers and read what an offer is built from; contracts and orders
+    # follow from an accepted offer through services' actions, not from the admin.
+    SALES: [
+        ("services", "offer", ["view", "add", "change"]),
+        ("services", "offerrevision", ["view", "add", "change"]),
+        ("services", "*", ["view"]),
+        ("services", None, ["sell"]),
+    ],
+}
+
+
+def _wanted(permission, rules):
+    app, codename = permission.content_type.app_label, permission.codename
+    for rule_app, model, actions in rules:
+        if rule_app != app:
+            continue
+        if model is None:
+            if codename in actions:
+                return True
+            continue
+        action, _sep, perm_model = codename.partition("_")
+        if model != "*" and perm_model != model:
+            continue
+        if model == "*" and perm_model != permission.content_type.model:
+            # custom permissions (view_billing, sell, ...) only through explicit rules or "*" actions
+            if actions != "*":
+                continue
+        if actions == "*" or action in actions:
+            return True
+    return False
+
+
+def sync_groups(apps=None):
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    perms = list(Permission.objects.select_related("content_type"))
+    for name, rules in ROLES.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.set([p for p in perms if _wanted(p, rules)])
