@@ -172,3 +172,20 @@ def backup_protect(request, public_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("provisioning:backup_list")
+
+
+@tenant_required("view")
+def server_graphs(request, public_id):
+    """The graphs block: cached rrddata, refreshed in the background when it is older than a minute."""
+    from . import server_metrics
+
+    server = _server(request, public_id)
+    timeframe = request.GET.get("timeframe", "hour")
+    if timeframe not in server_metrics.TIMEFRAMES:
+        timeframe = "hour"
+    data = server_metrics.cached(server, timeframe)
+    if server.vmid and server.node_id and not server_metrics.is_fresh(data):
+        server_metrics.request_refresh(server, timeframe)
+    return render(request, "provisioning/_server_graphs.html", {
+        "server": server, "data": data, "timeframe": timeframe, "timeframes": server_metrics.TIMEFRAMES,
+    })

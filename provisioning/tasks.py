@@ -37,3 +37,20 @@ def expire_backups():
     from .actions import backups_expire
 
     backups_expire()
+
+
+@shared_task(ignore_result=True)
+def refresh_node_metrics():
+    from .node_metrics import refresh_all
+
+    refresh_all()
+
+
+@shared_task(ignore_result=True)
+def refresh_server_metrics(server_id, timeframe):
+    from . import server_metrics
+    from .models import Server
+
+    server = Server.objects.select_related("cluster", "node").filter(pk=server_id, vmid__isnull=False).first()
+    if server is not None and server.node is not None:
+        server_metrics.refresh(server, timeframe)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("servers/<uuid:public_id>/ha/", safety.ha_toggle, name="ha_toggle"),
     path("servers/<uuid:public_id>/staging/", safety.staging_create, name="staging_create"),
     path("servers/<uuid:public_id>/promote/", safety.staging_promote, name="staging_promote"),
+    path("servers/<uuid:public_id>/graphs/", safety.server_graphs, name="server_graphs"),
     path("backups/", safety.backup_list, name="backup_list"),
     path("backups/<uuid:public_id>/restore/", safety.backup_restore, name="backup_restore"),
     path("backups/<uuid:public_id>/delete/", safety.backup_delete, name="backup_delete"),

@@ -144,3 +144,21 @@ def test_the_server_page_shows_managed_by_jiku_instead_of_the_schedule_form(alic
     from provisioning.models import BackupPolicy
 
     assert not BackupPolicy.objects.exists()
+
+
+def test_graphs_come_from_the_cache_and_a_worker_fills_it(alice_client, tenant_a, ct_image, pve, worker, settings):
+    from django.core.cache import cache
+
+    server = actions.server_create(tenant=tenant_a, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8, password="long-enough")
+    wait_done(server.operations.get())
+    cache.clear()
+    url = reverse("provisioning:server_graphs", args=[server.public_id])
+    before = pve.request_counts().get("GET /nodes/{node}/lxc/{vmid}/rrddata", 0)
+    first = alice_client.get(url + "?timeframe=day").content.decode()
+    assert "Loading the graphs" in first  # the page itself never waits for Proxmox
+    from .conftest import wait_for
+
+    wait_for(lambda: "polyline" in alice_client.get(url + "?timeframe=day").content.decode(), message="graphs")
+    page = alice_client.get(url + "?timeframe=day").content.decode()
+    assert page.count("<polyline") == 4 and 'points=""' not in page
+    assert pve.request_counts()["GET /nodes/{node}/lxc/{vmid}/rrddata"] == before + 1, "one fetch however often the page is read"
