@@ -40,8 +40,18 @@ def validate_snapshot_name(name):
         )
 
 
+def validate_note(value, field, max_length=200):
+    """Free text that goes to Proxmox and the database: bounded, and no control characters."""
+    if len(value) > max_length:
+        raise ValidationError({field: _("At most %(n)s characters.") % {"n": max_length}})
+    if any(ord(c) < 32 and c not in "\t" for c in value):
+        raise ValidationError({field: _("Use one line of plain text.")})
+    return value
+
+
 def snapshot_create(*, server, name, description="", include_ram=False, user=None, request=None):
     validate_snapshot_name(name)
+    validate_note(description, "description")
     with transaction.atomic():
         server = lock_server(server)
         _usable(server)
@@ -104,6 +114,7 @@ BACKUP_MODES = ("snapshot", "suspend", "stop")
 def backup_create(*, server, mode="snapshot", notes="", protected=False, policy=None, retry=False, user=None, request=None):
     if mode not in BACKUP_MODES:
         raise ValidationError({"mode": _("Choose snapshot, suspend or stop.")})
+    validate_note(notes, "notes")
     with transaction.atomic():
         server = lock_server(server)
         _usable(server)
@@ -112,7 +123,7 @@ def backup_create(*, server, mode="snapshot", notes="", protected=False, policy=
             raise ValidationError(_("Your tenant may keep %(limit)s backups per server; delete one first.") % {"limit": limit})
         op = enqueue_operation(
             server=server, kind=Operation.Kind.BACKUP, user=user,
-            params={"mode": mode, "notes": notes[:200], "protected": bool(protected),
+            params={"mode": mode, "notes": notes, "protected": bool(protected),
                     "policy": policy.pk if policy else None, "retry": retry},
         )
         if policy is None:
