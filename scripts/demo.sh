@@ -53,8 +53,9 @@ cat <<EOT
   Logins (password for all: demo-passwort-2026)
     Customer (owner of Musterfirma GmbH):  kunde@demo.jiku
     Customer (member):                     mitarbeiter@demo.jiku
-    JIKU admin:                            admin@demo.jiku   (also /admin/)
-    JIKU sales:                            vertrieb@demo.jiku
+    JIKU admin:                            admin@demo.jiku      (/staff/ and /admin/)
+    JIKU operator:                         operator@demo.jiku   (/staff/, no billing data)
+    JIKU sales:                            vertrieb@demo.jiku   (/sales/offers/)
 
   Proxmox simulator: https://127.0.0.1:$PVE_PORT/api2/json (token $TOKEN)
   Logs: $VAR_DIR/{web,worker,pvesim}.log          Press Ctrl-C to stop everything.

@@ -1,22 +1,30 @@
 """The whole customer journey in the browser, against pvesim, PostgreSQL and a real Celery worker."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
 from provisioning.models import Operation, Server
+from services.models import Plan
 from tests.provisioning.conftest import cluster, ct_image, pve, sim, vm_image, wait_for, worker  # noqa: F401
 
 from .conftest import link_in_last_mail, screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vm_image", "ct_image", "worker")]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vm_image", "ct_image", "worker", "plans")]
+
+
+@pytest.fixture
+def plans(db):
+    Plan.objects.create(name="Container S", slug="ct-s", kind="lxc", cores=1, memory_mb=1024, disk_gb=8, price_monthly=Decimal("4.99"))
+    Plan.objects.create(name="VM M", slug="vm-m", kind="qemu", cores=1, memory_mb=1024, disk_gb=10, price_monthly=Decimal("9.99"))
 PASSWORD = "a-long-passphrase-7"
 WORDS = {
     "en": {"running": "Running", "stopped": "Stopped", "shutdown": "Shut down", "start": "Start", "snapshot": "Take snapshot",
-           "rollback": "Roll back", "backup": "Back up now", "restore": "Restore", "delete": "Delete", "create": "Create server"},
+           "rollback": "Roll back", "backup": "Back up now", "restore": "Restore", "delete": "Delete"},
     "de": {"running": "Läuft", "stopped": "Gestoppt", "shutdown": "Herunterfahren", "start": "Starten", "snapshot": "Snapshot erstellen",
-           "rollback": "Zurücksetzen", "backup": "Jetzt sichern", "restore": "Wiederherstellen", "delete": "Löschen", "create": "Server erstellen"},
+           "rollback": "Zurücksetzen", "backup": "Backup jetzt erstellen", "restore": "Wiederherstellen", "delete": "Löschen"},
 }
 
 
@@ -37,15 +45,19 @@ def sign_up(page, email, tenant_name):
     page.click("main form button[type=submit]")
 
 
-def order(page, words, image, hostname, disk):
-    page.goto("/servers/new/")
+def order(page, words, kind, plan, image, hostname):
+    """Through the order wizard: type, plan, image, name, password, then the priced summary."""
+    page.goto("/order/")
+    page.check(f"input[name=kind][value={kind}]")
+    page.wait_for_load_state("networkidle")
+    page.locator("label.plan-choice", has_text=plan).locator("input").check()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#order-summary")).to_contain_text("€")
+    screenshot(page, f"order-{kind}")
     page.select_option("select[name=image]", label=image)
     page.fill("input[name=hostname]", hostname)
-    page.fill("input[name=cores]", "1")
-    page.fill("input[name=memory_mb]", "1024")
-    page.fill("input[name=disk_gb]", str(disk))
     page.fill("input[name=password]", "server-password-1")
-    page.click(f"main form button:has-text('{words['create']}')")
+    page.click("button[name=place]")
     expect(page).to_have_url(re.compile(r"/servers/[0-9a-f-]{36}/$"))
 
 
@@ -59,12 +71,12 @@ def journey(page, live_server, settings, lang):
     settings.SITE_URL = live_server.url
     sign_up(page, f"erika-{lang}@example.com", f"Erika {lang} GmbH")
 
-    order(page, words, "Debian 12 (container)", "files", 8)
+    order(page, words, "lxc", "Container S", "Debian 12 (container)", "files")
     screenshot(page, f"{lang}-server-building")
     # The page follows the build by itself (HTMX polling), no reload.
     expect(page.get_by_test_id("server-status")).to_have_text(words["running"], timeout=30_000)
     expect(page.locator("main")).to_contain_text("ssh root@192.0.2.10")
-    order(page, words, "Debian 12", "app", 10)
+    order(page, words, "qemu", "VM M", "Debian 12", "app")
     expect(page.get_by_test_id("server-status")).to_have_text(words["running"], timeout=30_000)
 
     page.goto("/servers/")

@@ -16,7 +16,7 @@ def make_servers(tenant, count, start=0, busy=3):
 
 def test_the_dashboard_leads_an_empty_tenant_to_ordering(alice_client):
     page = alice_client.get("/").content.decode()
-    assert "You have no servers yet" in page and "/servers/new/" in page
+    assert "You have no servers yet" in page and "/order/" in page
 
 
 def test_the_dashboard_shows_servers_quota_and_running_operations(alice_client, tenant_a):

@@ -4,17 +4,23 @@ Idempotent: `make demo` runs it on every start. Whatever the portal can do shows
 """
 
 import os
+import time
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from provisioning import actions
-from provisioning.models import Cluster, Image, IPPool, Node, Server
+from provisioning.models import Cluster, Image, IPPool, Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
-from tenants.models import Membership, Role, SSHKey, Tenant
+from services import demo as sales_demo
+from tenants import staff_roles
+from tenants.models import Duty, Membership, Role, ServiceRequest, SSHKey, Tenant
 
 PASSWORD = "demo-passwort-2026"
 DEMO_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGQ7Y0Jf0YpD0cF0t8P2wUq1b0r9y0dDqk7pZ1mXh2nB demo@musterfirma"
@@ -23,7 +29,14 @@ USERS = [
     ("mitarbeiter@demo.jiku", "Mitarbeiter", {}),
     ("admin@demo.jiku", "JIKU Admin", {"is_staff": True, "is_superuser": True}),
     ("vertrieb@demo.jiku", "JIKU Vertrieb", {"is_staff": True}),
+    ("operator@demo.jiku", "JIKU Betrieb", {"is_staff": True}),
 ]
+# Staff roles (tenants/staff_roles.py): the superuser is in the admin group too, so it works without the flag.
+STAFF_GROUPS = {
+    "admin@demo.jiku": staff_roles.ADMIN,
+    "operator@demo.jiku": staff_roles.OPERATOR,
+    "vertrieb@demo.jiku": staff_roles.SALES,
+}
 
 
 class Command(BaseCommand):
@@ -36,6 +49,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, pve, token, ca, **options):
         users = {email: self._user(email, name, extra) for email, name, extra in USERS}
+        staff_roles.sync_groups()
+        for email, group in STAFF_GROUPS.items():
+            users[email].groups.add(Group.objects.get(name=group))
         tenant = self._tenant("Musterfirma GmbH", "musterfirma", users["kunde@demo.jiku"])
         Membership.objects.get_or_create(tenant=tenant, user=users["mitarbeiter@demo.jiku"], defaults={"role": Role.MEMBER})
         other = self._tenant("Beispiel KG", "beispiel", None)
@@ -44,6 +60,7 @@ class Command(BaseCommand):
             fingerprint="SHA256:demo",
             defaults={"name": "demo@musterfirma", "key_type": "ssh-ed25519", "public_key": DEMO_KEY},
         )
+        sales_demo.seed(seller=users["vertrieb@demo.jiku"])
         if not token:
             self.stdout.write("No simulator token given: skipping the cluster.")
             return
@@ -57,10 +74,50 @@ class Command(BaseCommand):
             dedicated_tenant=tenant, kind=Node.Kind.VDS, provider=Node.Provider.HOSTER, provider_name="VDS-Provider", nested=True
         )
         images = self._images(cluster)
-        self._server(tenant, images["ct-debian"], "nextcloud", 2, 4096, 32, key)
-        self._server(tenant, images["vm-debian"], "crm", 4, 8192, 80, key)
+        # Musterfirma's servers come from its accepted sample offer (services/demo.py): Nextcloud gets VMID 100.
+        sales_demo.seed(seller=users["vertrieb@demo.jiku"], tenant=tenant, cluster=cluster,
+                        images={"lxc": images["ct-debian"], "qemu": images["vm-debian"]})
         self._server(other, images["ct-ubuntu"], "intranet", 1, 1024, 10, None)
+        self._staff_samples(tenant, other, users["kunde@demo.jiku"])
+        self._safety_samples(tenant)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _safety_samples(self, tenant, timeout=90):
+        """Once Musterfirma's servers run: a snapshot and a backup of Nextcloud, HA for the CRM."""
+        deadline = time.monotonic() + timeout
+        servers = Server.objects.for_tenant(tenant).filter(hostname__in=["nextcloud", "crm"])
+        while time.monotonic() < deadline and servers.exclude(status__in=["running", "stopped"]).exists():
+            time.sleep(1)
+        byname = {s.hostname: s for s in servers}
+        steps = [
+            ("nextcloud", lambda s: s.snapshots.exists() or actions.snapshot_create(server=s, name="vor_update", description="Vor dem Nextcloud-Update")),
+            ("nextcloud", lambda s: s.backups.exists() or actions.backup_create(server=s, notes="Erste Sicherung")),
+            ("crm", lambda s: s.ha_enabled or actions.ha_set(server=s, enabled=True)),
+        ]
+        for hostname, step in steps:
+            server = byname.get(hostname)
+            if server is None:
+                continue
+            try:
+                with transaction.atomic():
+                    step(server)
+            except ValidationError as exc:
+                self.stderr.write(f"Demo {hostname}: {' '.join(exc.messages)}")
+
+    def _staff_samples(self, tenant, other, customer):
+        """Something for the staff pages: a customer's request and a failed operation with Proxmox's words."""
+        ServiceRequest.objects.get_or_create(
+            tenant=tenant, subject="Wiederherstellung der Nextcloud-Daten von gestern",
+            defaults={"duty": Duty.BACKUPS, "created_by": customer,
+                      "message": "Bitte den Stand von gestern 02:00 Uhr wiederherstellen."},
+        )
+        server = Server.objects.for_tenant(other).filter(hostname="intranet").first()
+        if server is not None and not Operation.objects.filter(server=server, state=Operation.State.FAILED).exists():
+            Operation.objects.create(
+                tenant=other, server=server, kind=Operation.Kind.REBOOT, state=Operation.State.FAILED,
+                step_name="reboot", attempts=1, finished_at=timezone.now(),
+                error="CT 101 is locked (backup)", params={"task_log": "INFO: starting new backup job\nTASK ERROR: CT is locked (backup)"},
+            )
 
     def _user(self, email, name, extra):
         user, created = get_user_model().objects.get_or_create(
