@@ -1,7 +1,6 @@
 """Pages and form posts for snapshots, backups, schedules, HA and staging."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,7 +11,7 @@ from tenants.models import Duty
 from . import actions
 from .forms import BackupForm, BackupPolicyForm, RestoreForm, RollbackForm, SnapshotForm
 from .models import Backup, Server
-from .views import submit_form
+from .views import attempt, submit_form
 
 
 def _server(request, public_id):
@@ -48,11 +47,7 @@ def snapshot_create(request, public_id):
 @tenant_required("operate")
 def snapshot_before_update(request, public_id):
     server = _server(request, public_id)
-    try:
-        actions.snapshot_before_update(server=server, user=request.user, request=request)
-        messages.success(request, _("A safety snapshot is being taken; roll back to it with one click."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    attempt(request, lambda: actions.snapshot_before_update(server=server, user=request.user, request=request), _("A safety snapshot is being taken; roll back to it with one click."))
     return _back(server)
 
 
@@ -69,11 +64,7 @@ def snapshot_rollback(request, public_id, name):
 @tenant_required("operate")
 def snapshot_delete(request, public_id, name):
     server = _server(request, public_id)
-    try:
-        actions.snapshot_delete(server=server, name=name, user=request.user, request=request)
-        messages.success(request, _("The snapshot is being deleted."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    attempt(request, lambda: actions.snapshot_delete(server=server, name=name, user=request.user, request=request), _("The snapshot is being deleted."))
     return _back(server)
 
 
@@ -99,11 +90,7 @@ def backup_policy(request, public_id):
 def ha_toggle(request, public_id):
     server = _server(request, public_id)
     enabled = request.POST.get("enabled") == "1"
-    try:
-        actions.ha_set(server=server, enabled=enabled, user=request.user, request=request)
-        messages.success(request, _("High availability is being switched on.") if enabled else _("High availability is being switched off."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    attempt(request, lambda: actions.ha_set(server=server, enabled=enabled, user=request.user, request=request), _("High availability is being switched on.") if enabled else _("High availability is being switched off."))
     return _back(server)
 
 
@@ -111,24 +98,15 @@ def ha_toggle(request, public_id):
 @tenant_required("operate")
 def staging_create(request, public_id):
     server = _server(request, public_id)
-    try:
-        op = actions.staging_create(server=server, user=request.user, request=request)
-        messages.success(request, _("The staging copy %(name)s is being built.") % {"name": op.server.hostname})
-        return _back(op.server)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return _back(server)
+    op = attempt(request, lambda: actions.staging_create(server=server, user=request.user, request=request), _("The staging copy is being built."))
+    return _back(op.server if op else server)
 
 
 @require_POST
 @tenant_required("operate")
 def staging_promote(request, public_id):
     staging = _server(request, public_id)
-    try:
-        actions.staging_promote(staging=staging, user=request.user, request=request)
-        messages.success(request, _("The staging copy takes over; the old server keeps a safety snapshot."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    attempt(request, lambda: actions.staging_promote(staging=staging, user=request.user, request=request), _("The staging copy takes over; the old server keeps a safety snapshot."))
     return _back(staging)
 
 
@@ -153,11 +131,7 @@ def backup_restore(request, public_id):
 @tenant_required("operate")
 def backup_delete(request, public_id):
     backup = _backup(request, public_id)
-    try:
-        actions.backup_delete(backup=backup, user=request.user, request=request)
-        messages.success(request, _("The backup is being deleted."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    attempt(request, lambda: actions.backup_delete(backup=backup, user=request.user, request=request), _("The backup is being deleted."))
     return redirect("provisioning:backup_list")
 
 
@@ -166,11 +140,7 @@ def backup_delete(request, public_id):
 def backup_protect(request, public_id):
     backup = _backup(request, public_id)
     protected = request.POST.get("protected") == "1"
-    try:
-        actions.backup_protect(backup=backup, protected=protected, user=request.user, request=request)
-        messages.success(request, _("The protection is being changed."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    attempt(request, lambda: actions.backup_protect(backup=backup, protected=protected, user=request.user, request=request), _("The protection is being changed."))
     return redirect("provisioning:backup_list")
 
 

@@ -134,6 +134,17 @@ def server_live(request, public_id):
     return render(request, "provisioning/_server_live.html", _detail_context(request, server))
 
 
+def attempt(request, call, success):
+    """Run one action; tell the user it worked or, in the action's own words, why not."""
+    try:
+        result = call()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+    messages.success(request, success)
+    return result
+
+
 def submit_form(request, form, call, success):
     """Validate, call one action, and tell the user what happened, errors named by field."""
     if not form.is_valid():
@@ -156,12 +167,11 @@ def server_power(request, public_id, action):
     server = _server(request, public_id)
     if action not in actions.POWER_RULES:
         raise Http404
-    try:
-        actions.server_power(server=server, action=action, user=request.user, request=request)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Done: the request was handed to Proxmox."))
+    attempt(
+        request,
+        lambda: actions.server_power(server=server, action=action, user=request.user, request=request),
+        _("Done: the request was handed to Proxmox."),
+    )
     return redirect("provisioning:server_detail", public_id=server.public_id)
 
 

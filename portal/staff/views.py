@@ -7,7 +7,6 @@ permission a page needs gets a 404, as if the page did not exist.
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +18,7 @@ from provisioning import actions
 from provisioning.admin import stalled_q
 from provisioning.charts import sparkline
 from provisioning.models import Cluster, Drift, Node, Operation, Server
+from provisioning.views import attempt
 from tenants.access import redirect_to_login
 from tenants.models import AuditEvent, ServiceRequest
 
@@ -41,16 +41,6 @@ def staff_required(permission):
         return wrapper
 
     return decorator
-
-
-def _attempt(request, fn, success):
-    try:
-        result = fn()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return None
-    messages.success(request, success)
-    return result
 
 
 def percent(used, total):
@@ -142,7 +132,7 @@ def node_maintenance(request, pk):
 @staff_required("provisioning.change_node")
 def node_drain(request, pk):
     node = get_object_or_404(Node, pk=pk)
-    _attempt(request, lambda: actions.node_drain(node=node, user=request.user, request=request),
+    attempt(request, lambda: actions.node_drain(node=node, user=request.user, request=request),
              _("%(node)s is draining: its servers move to other nodes one after another.") % {"node": node.name})
     return redirect("staff:node", pk=node.pk)
 
@@ -165,7 +155,7 @@ def _operation(public_id):
 @staff_required("provisioning.change_operation")
 def operation_retry(request, public_id):
     op = _operation(public_id)
-    _attempt(request, lambda: actions.operation_retry(operation=op, user=request.user, request=request), _("The operation is queued again."))
+    attempt(request, lambda: actions.operation_retry(operation=op, user=request.user, request=request), _("The operation is queued again."))
     return redirect("staff:operations")
 
 
@@ -173,7 +163,7 @@ def operation_retry(request, public_id):
 @staff_required("provisioning.change_operation")
 def operation_cancel(request, public_id):
     op = _operation(public_id)
-    _attempt(request, lambda: actions.operation_cancel(operation=op, user=request.user, request=request), _("The operation is cancelled."))
+    attempt(request, lambda: actions.operation_cancel(operation=op, user=request.user, request=request), _("The operation is cancelled."))
     return redirect("staff:operations")
 
 
@@ -200,7 +190,7 @@ def drift_adopt(request, pk):
     if not form.is_valid():
         messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("staff:drift_list")
-    _attempt(request, lambda: actions.server_adopt(drift=drift, user=request.user, request=request, **form.cleaned_data),
+    attempt(request, lambda: actions.server_adopt(drift=drift, user=request.user, request=request, **form.cleaned_data),
              _("VMID %(vmid)s now belongs to %(tenant)s.") % {"vmid": drift.vmid, "tenant": form.cleaned_data["tenant"]})
     return redirect("staff:drift_list")
 
@@ -209,7 +199,7 @@ def drift_adopt(request, pk):
 @staff_required("provisioning.change_drift")
 def drift_deleted(request, pk):
     drift = _drift(pk)
-    _attempt(request, lambda: actions.drift_mark_deleted(drift=drift, user=request.user, request=request), _("The server is marked deleted."))
+    attempt(request, lambda: actions.drift_mark_deleted(drift=drift, user=request.user, request=request), _("The server is marked deleted."))
     return redirect("staff:drift_list")
 
 
@@ -217,7 +207,7 @@ def drift_deleted(request, pk):
 @staff_required("provisioning.change_drift")
 def drift_ignore(request, pk):
     drift = _drift(pk)
-    _attempt(request, lambda: actions.drift_ignore(drift=drift, user=request.user, request=request), _("The drift is ignored."))
+    attempt(request, lambda: actions.drift_ignore(drift=drift, user=request.user, request=request), _("The drift is ignored."))
     return redirect("staff:drift_list")
 
 
