@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenants.access import get_for_tenant, tenant_required
-from tenants.models import Duty
+from tenants.models import AuditEvent, Duty
 
 from . import actions
 from .forms import (
@@ -102,6 +102,7 @@ def server_detail(request, public_id):
     context = _detail_context(request, server)
     policy = BackupPolicy.objects.filter(server=server).first()
     context.update(
+        activity=AuditEvent.objects.for_tenant(request.tenant).filter(object_type="server", object_id=str(server.public_id))[:20],
         snapshots=server.snapshots.all(),
         backups=server.backups.kept(),
         policy=policy,

@@ -162,3 +162,11 @@ def test_graphs_come_from_the_cache_and_a_worker_fills_it(alice_client, tenant_a
     page = alice_client.get(url + "?timeframe=day").content.decode()
     assert page.count("<polyline") == 4 and 'points=""' not in page
     assert pve.request_counts()["GET /nodes/{node}/lxc/{vmid}/rrddata"] == before + 1, "one fetch however often the page is read"
+
+
+def test_the_server_page_shows_who_did_what_to_it(alice_client, alice_server, bob):
+    from tenants.audit import audit_record
+
+    audit_record(action="server.reboot", tenant=alice_server.tenant, actor=bob, obj=alice_server)
+    page = alice_client.get(reverse("provisioning:server_detail", args=[alice_server.public_id])).content.decode()
+    assert "server.create" in page and "server.reboot" in page and "bob@example.com" in page
