@@ -162,8 +162,8 @@ class NodeAdmin(AuditedAdmin):
 
 @admin.register(Image)
 class ImageAdmin(AuditedAdmin):
-    list_display = ["name", "kind", "cluster", "tenant", "os_family", "template_vmid", "volid", "cloud_init", "active"]
-    list_filter = ["kind", "cluster", "active", "os_family", ("tenant", admin.EmptyFieldListFilter)]
+    list_display = ["name", "kind", "source", "cluster", "tenant", "status", "approved", "template_vmid", "volid", "active"]
+    list_filter = ["kind", "source", "status", "approved", "cluster", "active", ("tenant", admin.EmptyFieldListFilter)]
     list_select_related = ["cluster", "tenant"]
     search_fields = ["name", "volid", "tenant__name"]
     autocomplete_fields = ["tenant"]

@@ -113,6 +113,16 @@ class Image(models.Model):
         QEMU = "qemu", _("Virtual machine")
         LXC = "lxc", _("Container")
 
+    class Source(models.TextChoices):
+        OS = "os", _("Operating system")
+        APPLIANCE = "appliance", _("Appliance (TurnKey / Linux Containers)")
+        OWN = "own", _("JIKU template")
+
+    class Status(models.TextChoices):
+        READY = "ready", _("Ready")
+        DOWNLOADING = "downloading", _("Downloading")
+        FAILED = "failed", _("Download failed")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="images")
     # Empty for JIKU's public images; set for a tenant's own templates.
@@ -128,6 +138,12 @@ class Image(models.Model):
     min_disk_gb = models.PositiveIntegerField(_("minimum disk (GiB)"), default=4)
     checksum = models.CharField(_("checksum"), max_length=200, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.OS)
+    description = models.TextField(_("description"), blank=True)
+    # Marketplace entries are offered only once staff approved them and the download was verified.
+    approved = models.BooleanField(_("approved by staff"), default=True)
+    status = models.CharField(_("download"), max_length=12, choices=Status.choices, default=Status.READY)
+    status_error = models.TextField(_("download error"), blank=True)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -145,7 +161,9 @@ class Image(models.Model):
 
     @classmethod
     def available_to(cls, tenant):
-        return cls.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant), active=True)
+        return cls.objects.filter(
+            Q(tenant__isnull=True) | Q(tenant=tenant), active=True, approved=True, status=cls.Status.READY
+        )
 
 
 class IPPool(models.Model):
@@ -310,6 +328,7 @@ class Operation(models.Model):
         REINSTALL = "reinstall", _("Reinstall")
         RENAME = "rename", _("Rename")
         DELETE = "delete", _("Delete")
+        DOWNLOAD = "download", _("Download template")
         SNAPSHOT = "snapshot", _("Snapshot")
         ROLLBACK = "rollback", _("Rollback")
         SNAPSHOT_DELETE = "snapshot_delete", _("Delete snapshot")
@@ -341,7 +360,8 @@ class Operation(models.Model):
     }
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="operations")
+    # Empty for platform work that belongs to no customer (marketplace downloads).
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="operations")
     server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)

@@ -278,3 +278,13 @@ class PVE:
             "post", f"nodes/{node}/{kind}/{vmid}/clone", newid=newid, target=target, storage=storage, full=True,
             **{name_key: hostname},
         )
+
+    # --- marketplace ----------------------------------------------------------------------
+    def appliances(self, node):
+        return self._call("get", f"nodes/{node}/aplinfo")
+
+    def appliance_download(self, *, node, storage, template):
+        return self._call("post", f"nodes/{node}/aplinfo", storage=storage, template=template)
+
+    def templates_on(self, *, node, storage):
+        return self._call("get", f"nodes/{node}/storage/{storage}/content", content="vztmpl")

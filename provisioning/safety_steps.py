@@ -9,7 +9,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Backup, BackupPolicy, Node, Operation, Server, Snapshot
+from .models import Backup, BackupPolicy, Image, Node, Operation, Server, Snapshot
 from .placement import pool_for
 from .proxmox import ProxmoxError
 from .retention import backups_to_prune
@@ -280,6 +280,8 @@ def on_failure(op):
             if not op.params.get("retry"):
                 # A failed scheduled backup is tried once more a little later.
                 transaction.on_commit(lambda: run_backup_policy.apply_async((op.server_id, True), countdown=300))
+    elif op.kind == Operation.Kind.DOWNLOAD:
+        Image.objects.filter(pk=op.params.get("image")).update(status=Image.Status.FAILED, status_error=op.error[:1000])
     elif op.kind == Operation.Kind.RESTORE:
         server = Server.objects.get(pk=op.server_id)
         if op.params.get("new"):
@@ -287,3 +289,30 @@ def on_failure(op):
             server.release()
         else:
             server.transition(Server.Status.UNAVAILABLE, op.error[:250])
+
+
+# --- marketplace downloads ------------------------------------------------------------------------
+def download_on(node):
+    """Download the appliance on one node, unless it is there already; keep the index's checksum."""
+
+    def run(ctx):
+        image = Image.objects.get(pk=ctx.params["image"])
+        storage = ctx.pve.cluster.template_storage
+        present = {e["volid"] for e in ctx.pve.templates_on(node=node, storage=storage)}
+        if image.volid in present:
+            return None
+        entry = next((e for e in ctx.pve.appliances(node) if e.get("template") == ctx.params["template"]), None)
+        if entry is None:
+            raise ProxmoxError(f"no such template in the appliance index of {node}: {ctx.params['template']}")
+        if not image.checksum:
+            # Proxmox checks the download against this checksum from the index itself.
+            image.checksum = entry.get("sha512sum") or entry.get("md5sum") or ""
+            image.description = entry.get("headline") or entry.get("description", "")[:500]
+            image.save(update_fields=["checksum", "description"])
+        return ctx.pve.appliance_download(node=node, storage=storage, template=ctx.params["template"])
+
+    return run
+
+
+def download_done(ctx):
+    Image.objects.filter(pk=ctx.params["image"]).update(status=Image.Status.READY, status_error="")

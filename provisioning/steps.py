@@ -45,6 +45,7 @@ STEP_LABELS = {
     "backup_delete": _("Deleting backup"),
     "protect": _("Changing protection"),
     "swap": _("Swapping roles"),
+    "download": _("Downloading template"),
 }
 
 
@@ -291,6 +292,8 @@ def _safety_steps(op, finish_running):
         if op.params.get("new"):
             return [_sync("check_vmid", check_vmid), Step("restore", safe.restore), _sync("readdress", safe.readdress), START, finish_running]
         return [STOP, Step("restore", safe.restore), Step("start", safe.start_if_was_running), _sync("finish", safe.rollback_done)]
+    if kind == Operation.Kind.DOWNLOAD:
+        return [Step("download", safe.download_on(node)) for node in op.params["nodes"]] + [_sync("finish", safe.download_done)]
     if kind == Operation.Kind.HA:
         return [_sync("ha", safe.ha_apply)]
     if kind == Operation.Kind.MIGRATE:

@@ -113,6 +113,7 @@ def server_detail(request, public_id):
         policy_form=BackupPolicyForm(initial=_policy_initial(policy)),
         jiku_backups=request.tenant.managed_by_jiku(Duty.BACKUPS),
         jiku_snapshots=request.tenant.managed_by_jiku(Duty.SNAPSHOTS),
+        jiku_rollbacks=request.tenant.managed_by_jiku(Duty.ROLLBACKS) and not request.user.is_staff,
         resize_form=ResizeForm(initial={"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}),
         rename_form=RenameForm(initial={"hostname": server.hostname}),
         reinstall_form=ReinstallForm(server=server),

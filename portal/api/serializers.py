@@ -28,7 +28,8 @@ class ImageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Image
-        fields = ["id", "name", "kind", "os_family", "default_user", "cloud_init", "min_disk_gb", "location", "own"]
+        fields = ["id", "name", "kind", "source", "description", "checksum", "os_family", "default_user", "cloud_init",
+                  "min_disk_gb", "location", "own"]
 
     def get_own(self, image) -> bool:
         return image.tenant_id is not None

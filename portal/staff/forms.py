@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from provisioning.models import Server
+from provisioning.models import Cluster, Server
 from tenants.models import ServiceRequest, Tenant
 
 
@@ -25,3 +25,9 @@ class RequestAnswerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("email")
         self.fields["assignee"].label_from_instance = lambda u: u.email
+
+
+class ApplianceForm(forms.Form):
+    cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.filter(active=True), empty_label=None)
+    template = forms.CharField(label=_("Template file from the appliance index"), max_length=200)
+    name = forms.CharField(label=_("Name in the catalogue"), max_length=100, required=False)

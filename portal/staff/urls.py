@@ -18,6 +18,8 @@ urlpatterns = [
     path("drift/<int:pk>/adopt/", views.drift_adopt, name="drift_adopt"),
     path("drift/<int:pk>/deleted/", views.drift_deleted, name="drift_deleted"),
     path("drift/<int:pk>/ignore/", views.drift_ignore, name="drift_ignore"),
+    path("marketplace/", views.marketplace, name="marketplace"),
+    path("marketplace/<int:pk>/approve/", views.marketplace_approve, name="marketplace_approve"),
     path("requests/", views.requests, name="requests"),
     path("requests/<uuid:public_id>/", views.request_answer, name="request_answer"),
 ]

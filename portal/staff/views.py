@@ -7,6 +7,7 @@ permission a page needs gets a 404, as if the page did not exist.
 from functools import wraps
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,12 +18,12 @@ from django.views.decorators.http import require_POST
 from provisioning import actions
 from provisioning.admin import stalled_q
 from provisioning.charts import sparkline
-from provisioning.models import Cluster, Drift, Node, Operation, Server
-from provisioning.views import attempt
+from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
+from provisioning.views import add_errors, attempt
 from tenants.access import redirect_to_login
 from tenants.models import AuditEvent, ServiceRequest
 
-from .forms import AdoptForm, RequestAnswerForm
+from .forms import AdoptForm, ApplianceForm, RequestAnswerForm
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
 
@@ -247,3 +248,30 @@ def request_answer(request, public_id):
     else:
         messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
     return redirect("staff:requests")
+
+
+# --- marketplace --------------------------------------------------------------------------------
+@staff_required("provisioning.change_image")
+def marketplace(request):
+    form = ApplianceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.appliance_import(cluster=data["cluster"], template=data["template"], name=data["name"], user=request.user, request=request)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("Proxmox is downloading the appliance on every online node."))
+            return redirect("staff:marketplace")
+    images = Image.objects.exclude(source=Image.Source.OS).select_related("cluster").order_by("cluster__name", "name")
+    return render(request, "staff/marketplace.html", {"form": form, "images": images})
+
+
+@require_POST
+@staff_required("provisioning.change_image")
+def marketplace_approve(request, pk):
+    image = get_object_or_404(Image, pk=pk)
+    approved = request.POST.get("approved") == "1"
+    attempt(request, lambda: actions.image_approve(image=image, approved=approved, user=request.user, request=request),
+            _("Customers can order it now.") if approved else _("Withdrawn from the catalogue."))
+    return redirect("staff:marketplace")

@@ -75,3 +75,15 @@ def test_quota_shows_limits_and_use(alice_api, tenant_a, make_server):
 def test_bob_sees_his_own_identity(bob_api):
     me = bob_api.get("/api/v1/me/").json()
     assert me["email"] == "bob@example.com" and me["role"] == "member" and me["tenant"]["name"] == "Alpha GmbH"
+
+
+def test_approved_marketplace_appliances_are_listed_with_their_checksum(alice_api, offline_cluster):
+    from provisioning.models import Image
+
+    Image.objects.create(cluster=offline_cluster, name="Nextcloud", kind="lxc", volid="local:vztmpl/nc.tar.gz", source="appliance",
+                         checksum="ab" * 64, approved=True)
+    Image.objects.create(cluster=offline_cluster, name="Unapproved", kind="lxc", volid="local:vztmpl/x.tar.gz", source="appliance",
+                         approved=False)
+    names = {i["name"]: i for i in alice_api.get("/api/v1/images/").json()["results"]}
+    assert names["Nextcloud"]["source"] == "appliance" and names["Nextcloud"]["checksum"] == "ab" * 64
+    assert "Unapproved" not in names

@@ -79,8 +79,28 @@ class Command(BaseCommand):
                         images={"lxc": images["ct-debian"], "qemu": images["vm-debian"]})
         self._server(other, images["ct-ubuntu"], "intranet", 1, 1024, 10, None)
         self._staff_samples(tenant, other, users["kunde@demo.jiku"])
+        appliance = self._appliance(cluster)
         self._safety_samples(tenant)
+        self._approve_when_ready(appliance)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _appliance(self, cluster):
+        """The marketplace: TurnKey Nextcloud from Proxmox's appliance index, downloaded on every node."""
+        existing = Image.objects.filter(cluster=cluster, source=Image.Source.APPLIANCE).first()
+        if existing:
+            return existing
+        image, _op = actions.appliance_import(
+            cluster=cluster, template="debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz", name="Nextcloud (TurnKey)"
+        )
+        return image
+
+    def _approve_when_ready(self, image, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and Image.objects.get(pk=image.pk).status == Image.Status.DOWNLOADING:
+            time.sleep(1)
+        image.refresh_from_db()
+        if image.status == Image.Status.READY and not image.approved:
+            actions.image_approve(image=image, approved=True)
 
     def _safety_samples(self, tenant, timeout=90):
         """Once Musterfirma's servers run: a snapshot and a backup of Nextcloud, HA for the CRM."""
