@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import ordering, views
+from . import customer, ordering, views
 
 app_name = "services"
 
 urlpatterns = [
     path("order/", ordering.order, name="order"),
+    path("contract/", customer.contract, name="contract"),
     path("sales/offers/", views.offer_list, name="offer_list"),
     path("sales/offers/sample/", views.offer_create_sample, name="offer_create_sample"),
     path("sales/offers/<uuid:public_id>/", views.offer_edit, name="offer_edit"),

@@ -58,3 +58,21 @@ def test_placing_an_order_builds_the_server(alice_client, plans, ct_image, worke
 def test_viewers_cannot_order(bob, bob_client, plans):
     bob.memberships.update(role="viewer")
     assert bob_client.get("/order/").status_code == 403
+
+
+def test_the_contract_page_shows_the_tier_and_who_does_what(alice_client, tenant_a):
+    from services.actions import contract_start
+    from services.models import ServiceTier
+
+    assert "no managed-service contract" in alice_client.get("/contract/").content.decode()
+    contract_start(tenant=tenant_a, tier=ServiceTier.objects.get(slug="gering"))
+    page = alice_client.get("/contract/").content.decode()
+    assert "gering" in page and "Backups" in page and "<strong>JIKU</strong>" in page
+
+
+def test_another_tenants_contract_never_shows(charlie_client, tenant_a):
+    from services.actions import contract_start
+    from services.models import ServiceTier
+
+    contract_start(tenant=tenant_a, tier=ServiceTier.objects.get(slug="gering"))
+    assert "no managed-service contract" in charlie_client.get("/contract/").content.decode()
