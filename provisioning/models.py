@@ -312,10 +312,6 @@ class Server(models.Model):
         self.node = None
         self.save(update_fields=["vmid", "ipv4", "node"])
 
-    @property
-    def is_busy(self):
-        return self.operations.filter(state__in=Operation.ACTIVE_STATES).exists()
-
 
 class Operation(models.Model):
     class Kind(models.TextChoices):
@@ -453,9 +449,6 @@ class Drift(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.vmid}"
-
-
-SNAPSHOT_NAME_RE = r"^[a-zA-Z][a-zA-Z0-9_-]{1,39}$"
 
 
 class Snapshot(models.Model):

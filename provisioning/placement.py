@@ -10,7 +10,7 @@ import ipaddress
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
-from .models import Drift, IPPool, Node, Server
+from .models import Drift, IPPool, Server
 
 
 class PlacementError(Exception):
@@ -120,6 +120,3 @@ def pool_for(server):
             return pool
     return None
 
-
-def online_nodes(cluster):
-    return Node.objects.filter(cluster=cluster, status=Node.Status.ONLINE)
