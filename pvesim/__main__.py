@@ -38,6 +38,7 @@ def main(argv=None):
     print(f"  token:   PVEAPIToken={sim.token_id}={sim.token_secret}", flush=True)
     print(f"  user:    {sim.user} / {sim.password}", flush=True)
     print(f"  CA cert: {sim.ca_cert_path}", flush=True)
+    print(f"  OCI registry: {sim.registry_url}/v2/ (stands in for docker.io)", flush=True)
     print(f"  schema:  {args.schema or 'none (own checks)'}; time scale {args.time_scale}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

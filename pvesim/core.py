@@ -7,7 +7,7 @@ import traceback
 from collections import Counter
 from urllib.parse import parse_qsl, unquote
 
-from . import perms, router
+from . import perms, registry, router
 from .auth import Auth
 from .errors import ApiError, param_error
 from .faults import Faults
@@ -54,6 +54,7 @@ class Core:
         self.counts = Counter()
         self._counts_lock = threading.Lock()
         self.state = build_state(scenario)
+        self.registry = registry.Registry()
         self.started = time.time()
         self.outage_hook = None
         self.acl = None
@@ -73,6 +74,7 @@ class Core:
         old = self.state
         old.aborted.set()
         self.state = build_state(self.scenario)
+        self.registry = registry.Registry()
         self.faults.clear()
         self.acl = None
         with self._counts_lock:
@@ -115,6 +117,13 @@ class Core:
                 payload["message"] = exc.message if exc.message.endswith("\n") else exc.message + "\n"
         self._record(method, raw_path, template, params, status)
         return status, reason, payload
+
+    def handle_registry(self, method, raw_path, query, headers, host):
+        """Return (status, [(header, value)], body) for the simulated OCI registry."""
+        method = method.upper()
+        template, status, out_headers, body = registry.handle(self.registry, method, raw_path, query, headers, host)
+        self._record(method, raw_path, template, dict(parse_qsl(query or "")), status)
+        return status, out_headers, body
 
     @staticmethod
     def _decode(method, query, body, headers):

@@ -6,6 +6,7 @@ import time
 
 from .errors import ApiError, TaskError, die, param_error
 from .guestcommon import disk_total, label, normalize_net
+from .registry import RegistryError, parse_reference
 from .router import route
 from .routes_cluster import add_to_pool, check_pool
 from .scenario import template_format
@@ -403,17 +404,24 @@ def oci_pull(req):
         filename = image.replace(":", "_")
     if not filename.endswith(".tar"):
         filename += ".tar"
-    size = 40 * 1024 ** 2 + (len(reference) * 1024 ** 2)
+    # the simulated registry answers for every registry host
+    host, repo, tag = parse_reference(reference)
+    registry = req.core.registry
 
     def body(ctx):
         ctx.log(f"Pulling image '{reference}'")
+        try:
+            image = registry.manifest(repo, tag)
+        except RegistryError as exc:
+            raise TaskError(f"failed to pull OCI image '{host}/{repo}:{tag}': {exc.message}") from None
+        ctx.log(f"Digest: {image.digest}")
         ctx.sleep(DURATIONS["oci_pull"])
         with ctx.lock:
-            if store.used + size > store.total:
+            if store.used + image.size > store.total:
                 raise TaskError("write failed: No space left on device")
             volid = f"{store.id}:vztmpl/{filename}"
             store.remove(volid)
-            store.add({"volid": volid, "content": "vztmpl", "format": "tar", "size": size,
+            store.add({"volid": volid, "content": "vztmpl", "format": "tar", "size": image.size,
                        "ctime": int(time.time())})
         ctx.log(f"stored as {store.id}:vztmpl/{filename}")
 

@@ -7,6 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from .registry import PREFIX as REGISTRY_PREFIX
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -20,14 +22,21 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status, reason, payload = core.handle(self.command, parsed.path, parsed.query, body, self.headers)
-        data = json.dumps(payload, separators=(",", ":"), default=str).encode() if payload is not None else b""
-        reason = reason.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
+        if parsed.path.startswith(REGISTRY_PREFIX + "/"):
+            # the registry speaks the distribution API, not PVE's envelope, and needs its own headers
+            host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+            status, headers, data = core.handle_registry(self.command, parsed.path, parsed.query, self.headers, host)
+            reason = None
+        else:
+            status, reason, payload = core.handle(self.command, parsed.path, parsed.query, body, self.headers)
+            data = json.dumps(payload, separators=(",", ":"), default=str).encode() if payload is not None else b""
+            reason = reason.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
+            headers = [("Content-Type", "application/json;charset=UTF-8"), ("Cache-Control", "max-age=0"),
+                       ("Pragma", "no-cache")]
         self.send_response(status, reason)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "max-age=0")
-        self.send_header("Pragma", "no-cache")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -35,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
             # the listener went down during this request (outage); finish this answer, then hang up
             self.close_connection = True
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
     def log_message(self, fmt, *args):
         pass

@@ -3,7 +3,7 @@
 import re
 
 from . import ha
-from .errors import ApiError
+from .errors import ApiError, param_error
 from .guestcommon import public_config
 
 
@@ -41,6 +41,7 @@ def dump_state(core):
             "running_tasks": st.running_tasks,
             "pending_timers": st.pending_timers,
             "faults": core.faults.list(),
+            "registry": core.registry.tags(),
             "time_scale": core.time_scale,
         }
 
@@ -79,4 +80,25 @@ def dispatch(core, method, path, params):
     if path == "/time-scale" and method == "POST":
         core.time_scale = float(params.get("time_scale", params.get("value", 1.0)))
         return "/_sim/time-scale", None
+    if path == "/registry" and method in ("GET", "POST", "DELETE"):
+        return "/_sim/registry", _registry(core.registry, method, params)
     raise ApiError(501, f"Method '{method} /_sim{path}' not implemented")
+
+
+def _registry(registry, method, params):
+    if method == "GET":
+        return registry.tags()
+    missing = {k: "property is missing and it is not optional" for k in ("repo", "tag") if not params.get(k)}
+    if missing:
+        raise param_error(missing)
+    repo, tag = str(params["repo"]), str(params["tag"])
+    try:
+        if method == "POST":
+            size_mb = params.get("size_mb")
+            return registry.push(repo, tag, None if size_mb is None else int(size_mb))
+        registry.delete(repo, tag)
+        return None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    except KeyError as exc:
+        raise ApiError(404, exc.args[0]) from None

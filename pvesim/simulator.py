@@ -92,6 +92,10 @@ class Simulator:
     def ca_cert_path(self):
         return self._cert
 
+    @property
+    def registry_url(self):
+        return f"{self.url}/registry"
+
     # -- faults and time -------------------------------------------------------------------
     def add_fault(self, method="POST", path=".*", count=1, status=500, reason=None, task_error=None):
         return self.core.faults.add(method=method, path=path, count=count, status=status, reason=reason,
@@ -128,6 +132,19 @@ class Simulator:
     @property
     def time_scale(self):
         return self.core.time_scale
+
+    # -- the simulated OCI registry ----------------------------------------------------------
+    def registry_push(self, repo, tag, size_mb=None):
+        """Create ``repo:tag`` or move it to a new digest; return the digest. ``size_mb``
+        defaults to the tag's previous size (100 for a new tag)."""
+        return self.core.registry.push(repo, tag, size_mb)
+
+    def registry_delete(self, repo, tag):
+        """Remove the tag (KeyError if it does not exist); its manifest stays reachable by digest."""
+        self.core.registry.delete(repo, tag)
+
+    def registry_digest(self, repo, tag):
+        return self.core.registry.digest(repo, tag)
 
     # -- inspection ------------------------------------------------------------------------
     def state(self):
