@@ -213,6 +213,16 @@ PROVISIONING_STALL_SECONDS = int(os.environ.get("PROVISIONING_STALL_SECONDS", "1
 PROVISIONING_LEASE_SECONDS = int(os.environ.get("PROVISIONING_LEASE_SECONDS", "90"))
 # Backups of a deleted server stay restorable this long.
 BACKUP_RETENTION_DAYS = int(os.environ.get("BACKUP_RETENTION_DAYS", "14"))
+
+# OCI application containers: registries staff may pull from, and where their API lives
+# ("host=https://url" pairs; Docker Hub's API is not at docker.io). The CA file is for a
+# registry with its own certificate authority (the simulator's in the demo and the tests).
+OCI_ALLOWED_REGISTRIES = env_list("OCI_ALLOWED_REGISTRIES", "docker.io")
+OCI_REGISTRY_ENDPOINTS = {
+    "docker.io": "https://registry-1.docker.io",
+    **dict(pair.split("=", 1) for pair in env_list("OCI_REGISTRY_ENDPOINTS") if "=" in pair),
+}
+OCI_REGISTRY_CA = os.environ.get("OCI_REGISTRY_CA", "")
 # Key for secrets kept in the database (Cluster token secrets); falls back to SECRET_KEY.
 FIELD_ENCRYPTION_KEY = read_secret("FIELD_ENCRYPTION_KEY") or SECRET_KEY
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import SSHKey
@@ -55,7 +56,10 @@ class ReinstallForm(forms.Form):
 
     def __init__(self, *args, server, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["image"].queryset = Image.available_to(server.tenant).filter(kind=server.kind, cluster=server.cluster)
+        images = Image.available_to(server.tenant).filter(kind=server.kind, cluster=server.cluster)
+        # Own templates install only on their node (see Image.pinned_node).
+        node = server.node.name if server.node else ""
+        self.fields["image"].queryset = images.exclude(Q(source=Image.Source.OWN) & ~Q(template_node=node))
 
 
 class DeleteForm(forms.Form):

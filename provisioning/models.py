@@ -117,11 +117,13 @@ class Image(models.Model):
         OS = "os", _("Operating system")
         APPLIANCE = "appliance", _("Appliance (TurnKey / Linux Containers)")
         OWN = "own", _("JIKU template")
+        OCI = "oci", _("Application container (OCI)")
 
     class Status(models.TextChoices):
         READY = "ready", _("Ready")
         DOWNLOADING = "downloading", _("Downloading")
-        FAILED = "failed", _("Download failed")
+        PREPARING = "preparing", _("Being prepared")
+        FAILED = "failed", _("Failed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="images")
@@ -142,8 +144,10 @@ class Image(models.Model):
     description = models.TextField(_("description"), blank=True)
     # Marketplace entries are offered only once staff approved them and the download was verified.
     approved = models.BooleanField(_("approved by staff"), default=True)
-    status = models.CharField(_("download"), max_length=12, choices=Status.choices, default=Status.READY)
-    status_error = models.TextField(_("download error"), blank=True)
+    status = models.CharField(_("state"), max_length=12, choices=Status.choices, default=Status.READY)
+    status_error = models.TextField(_("error"), blank=True)
+    # An OCI image is pulled by tag (all Proxmox VE 9.1 accepts); `checksum` holds the digest it was pinned to.
+    oci_reference = models.CharField(_("OCI reference"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -158,6 +162,11 @@ class Image(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def pinned_node(self):
+        """Own templates keep their disks on their node's local storage, and Proxmox clones those only there."""
+        return self.template_node if self.source == self.Source.OWN else ""
 
     @classmethod
     def available_to(cls, tenant):
@@ -336,6 +345,7 @@ class Operation(models.Model):
         MIGRATE = "migrate", _("Move to another node")
         STAGING = "staging", _("Create staging copy")
         PROMOTE = "promote", _("Promote staging")
+        TEMPLATE = "template", _("Turn into template")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -10,7 +10,7 @@ import ipaddress
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
-from .models import Drift, IPPool, Server
+from .models import Drift, Image, IPPool, Server
 
 
 class PlacementError(Exception):
@@ -79,8 +79,9 @@ def check_pinned_node(*, node, cluster, tenant, cores, memory_mb, disk_gb):
 
 
 def allocate_vmid(cluster, skip=()):
-    """Lowest VMID in the cluster's range that no server holds and no foreign guest uses."""
+    """Lowest VMID in the cluster's range that no server or template holds and no foreign guest uses."""
     taken = set(Server.objects.filter(cluster=cluster, vmid__isnull=False).values_list("vmid", flat=True))
+    taken |= set(Image.objects.filter(cluster=cluster, template_vmid__isnull=False).values_list("template_vmid", flat=True))
     taken |= set(
         Drift.objects.filter(cluster=cluster, kind=Drift.Kind.UNKNOWN, resolved_at__isnull=True).values_list(
             "vmid", flat=True

@@ -286,5 +286,12 @@ class PVE:
     def appliance_download(self, *, node, storage, template):
         return self._call("post", f"nodes/{node}/aplinfo", storage=storage, template=template)
 
+    def oci_pull(self, *, node, storage, reference, filename):
+        return self._call("post", f"nodes/{node}/storage/{storage}/oci-registry-pull", reference=reference, filename=filename)
+
+    def make_template(self, *, node, kind, vmid):
+        """Returns a UPID for a VM; Proxmox converts a container synchronously and returns None."""
+        return self._call("post", f"nodes/{node}/{kind}/{vmid}/template")
+
     def templates_on(self, *, node, storage):
         return self._call("get", f"nodes/{node}/storage/{storage}/content", content="vztmpl")

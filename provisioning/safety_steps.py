@@ -8,7 +8,9 @@ import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from . import registry
 from .models import Backup, BackupPolicy, Image, Node, Operation, Server, Snapshot
 from .placement import pool_for
 from .proxmox import ProxmoxError
@@ -282,6 +284,9 @@ def on_failure(op):
                 transaction.on_commit(lambda: run_backup_policy.apply_async((op.server_id, True), countdown=300))
     elif op.kind == Operation.Kind.DOWNLOAD:
         Image.objects.filter(pk=op.params.get("image")).update(status=Image.Status.FAILED, status_error=op.error[:1000])
+        if op.params.get("oci"):
+            oci_remove_pulled(op)
+
     elif op.kind == Operation.Kind.RESTORE:
         server = Server.objects.get(pk=op.server_id)
         if op.params.get("new"):
@@ -314,5 +319,85 @@ def download_on(node):
     return run
 
 
+def _oci(ctx):
+    return registry.parse(ctx.params["oci"])
+
+
+def _pinned_digest(ctx):
+    try:
+        return registry.resolve(_oci(ctx))
+    except registry.RegistryError as exc:
+        raise ProxmoxError(str(exc), retryable=exc.retryable) from exc
+
+
+def oci_pin(ctx):
+    """Pin the image to the digest its tag names now, or check the digest staff gave."""
+    digest = _pinned_digest(ctx)
+    expected = ctx.params.get("digest") or _oci(ctx).digest
+    if expected and digest != expected:
+        raise ProxmoxError(_("The tag points at %(now)s, not at the pinned %(pinned)s; nothing was pulled.") % {"now": digest, "pinned": expected})
+    ctx.params["digest"] = digest
+    ctx.op.save(update_fields=["params"])
+    Image.objects.filter(pk=ctx.params["image"]).update(checksum=digest)
+
+
+def oci_pull_on(node):
+    def run(ctx):
+        image = Image.objects.get(pk=ctx.params["image"])
+        storage = ctx.pve.cluster.template_storage
+        if image.volid in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=storage)}:
+            return None
+        ref = _oci(ctx)
+        return ctx.pve.oci_pull(node=node, storage=storage, reference=ref.pull_name, filename=ref.filename)
+
+    return run
+
+
+def oci_verify(ctx):
+    """After the pulls: every node has the file and the tag still names the pinned digest."""
+    image = Image.objects.get(pk=ctx.params["image"])
+    storage = ctx.pve.cluster.template_storage
+    for node in ctx.params["nodes"]:
+        if image.volid not in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=storage)}:
+            raise ProxmoxError(_("Proxmox did not store the image as %(volid)s on %(node)s.") % {"volid": image.volid, "node": node})
+    digest = _pinned_digest(ctx)
+    if digest != ctx.params["digest"]:
+        raise ProxmoxError(_("The tag moved to %(now)s while Proxmox pulled it; the pulled files may not be the pinned %(pinned)s and were removed.") % {"now": digest, "pinned": ctx.params["digest"]})
+
+
+def oci_remove_pulled(op):
+    """A failed OCI import leaves no files of unknown content on the nodes."""
+    from .proxmox import PVE
+
+    image = Image.objects.select_related("cluster").filter(pk=op.params.get("image")).first()
+    if image is None:
+        return
+    pve, storage = PVE(image.cluster), image.cluster.template_storage
+    for node in op.params.get("nodes", []):
+        try:
+            pve.volume_delete(node=node, storage=storage, volid=image.volid)
+        except ProxmoxError:
+            pass  # not pulled there, or the node is away; staff see the failure either way
+
+
 def download_done(ctx):
     Image.objects.filter(pk=ctx.params["image"]).update(status=Image.Status.READY, status_error="")
+
+
+# --- own templates --------------------------------------------------------------------------------
+def template_convert(ctx):
+    s = _s(ctx)
+    status = ctx.pve.guest_status(_node(ctx), s.kind, s.vmid) or {}
+    if status.get("template"):
+        return None
+    return ctx.pve.make_template(node=_node(ctx), kind=s.kind, vmid=s.vmid)
+
+
+def template_done(ctx):
+    """The guest belongs to the image now: the server leaves its tenant and gives back quota and address."""
+    from .steps import retire
+
+    s = _s(ctx)
+    Image.objects.filter(pk=ctx.params["image"]).update(status=Image.Status.READY, status_error="")
+    s.transition(Server.Status.DELETED, s.status_reason)
+    retire(s)

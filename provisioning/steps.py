@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import safety_steps as safe
-from .models import Cluster, Drift, Operation, Server
+from .models import Cluster, Drift, Image, Operation, Server
 from .placement import allocate_vmid, pool_for
 from .proxmox import ProxmoxError
 from .secrets import decrypt
@@ -46,6 +46,9 @@ STEP_LABELS = {
     "protect": _("Changing protection"),
     "swap": _("Swapping roles"),
     "download": _("Downloading template"),
+    "template": _("Turning into template"),
+    "pin": _("Asking the registry for the digest"),
+    "verify": _("Checking the digest again"),
 }
 
 
@@ -214,13 +217,17 @@ def _finish_with(status):
         server = ctx.server
         server.transition(status)
         if status == Server.Status.DELETED:
-            server.release()
-            # Backups outlive their server for the retention period, then the expiry sweep removes them.
-            expires = timezone.now() + timezone.timedelta(days=settings.BACKUP_RETENTION_DAYS)
-            server.backups.filter(deleted_at__isnull=True, expires_at__isnull=True).update(expires_at=expires)
+            retire(server)
         return None
 
     return run
+
+
+def retire(server):
+    server.release()
+    # Backups outlive their server for the retention period, then the expiry sweep removes them.
+    expires = timezone.now() + timezone.timedelta(days=settings.BACKUP_RETENTION_DAYS)
+    server.backups.filter(deleted_at__isnull=True, expires_at__isnull=True).update(expires_at=expires)
 
 
 # --- composition -----------------------------------------------------------------------------
@@ -267,6 +274,8 @@ def steps_for(op):
         return steps
     if kind == Operation.Kind.DELETE:
         return [STOP, Step("destroy", destroy), Step("finish", _finish_with(Server.Status.DELETED), starts_task=False)]
+    if kind == Operation.Kind.TEMPLATE:
+        return [STOP, Step("template", safe.template_convert), _sync("finish", safe.template_done)]
     return _safety_steps(op, finish_running)
 
 
@@ -292,6 +301,9 @@ def _safety_steps(op, finish_running):
         if op.params.get("new"):
             return [_sync("check_vmid", check_vmid), Step("restore", safe.restore), _sync("readdress", safe.readdress), START, finish_running]
         return [STOP, Step("restore", safe.restore), Step("start", safe.start_if_was_running), _sync("finish", safe.rollback_done)]
+    if kind == Operation.Kind.DOWNLOAD and op.params.get("oci"):
+        pulls = [Step("download", safe.oci_pull_on(node)) for node in op.params["nodes"]]
+        return [_sync("pin", safe.oci_pin), *pulls, _sync("verify", safe.oci_verify), _sync("finish", safe.download_done)]
     if kind == Operation.Kind.DOWNLOAD:
         return [Step("download", safe.download_on(node)) for node in op.params["nodes"]] + [_sync("finish", safe.download_done)]
     if kind == Operation.Kind.HA:
@@ -319,7 +331,7 @@ def step_label(op):
 
 
 # --- failure ---------------------------------------------------------------------------------
-_SERVER_KINDS = {"create", "start", "stop", "shutdown", "reboot", "resize", "reinstall", "rename", "delete"}
+_SERVER_KINDS = {"create", "start", "stop", "shutdown", "reboot", "resize", "reinstall", "rename", "delete", "template"}
 
 def on_failure(op):
     """Leave a clean state: nothing reserved after a failed build, old values after a failed change."""
@@ -354,7 +366,9 @@ def on_failure(op):
         server.save(update_fields=["hostname"])
     elif op.kind == Operation.Kind.REINSTALL:
         server.transition(Server.Status.UNAVAILABLE, reason)
-    elif op.kind == Operation.Kind.DELETE:
-        # Past the first step the guest was already stopped on the way to being destroyed.
+    elif op.kind in (Operation.Kind.DELETE, Operation.Kind.TEMPLATE):
+        # Past the first step the guest was already stopped on the way to being destroyed or converted.
         stopped = op.step >= 1 and op.params.get("previous_status") == Server.Status.RUNNING
         server.transition(Server.Status.STOPPED if stopped else op.params.get("previous_status", Server.Status.UNAVAILABLE), reason)
+        if op.kind == Operation.Kind.TEMPLATE:
+            Image.objects.filter(pk=op.params.get("image")).update(status=Image.Status.FAILED, status_error=op.error[:1000])

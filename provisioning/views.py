@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -101,6 +102,8 @@ def server_detail(request, public_id):
     server = _server(request, public_id)
     context = _detail_context(request, server)
     policy = BackupPolicy.objects.filter(server=server).first()
+    # One query for the contract's responsibilities instead of one per managed_by_jiku question.
+    prefetch_related_objects([request.tenant], "responsibilities")
     context.update(
         activity=AuditEvent.objects.for_tenant(request.tenant).filter(object_type="server", object_id=str(server.public_id))[:20],
         snapshots=server.snapshots.all(),

@@ -38,6 +38,8 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
+# The simulator also stands in for Docker Hub's registry (application containers in the marketplace).
+export OCI_REGISTRY_ENDPOINTS="docker.io=https://127.0.0.1:$PVE_PORT/registry" OCI_REGISTRY_CA="$VAR_DIR/pvesim/cert.pem"
 $PY -m celery -A portal worker -B -P threads -c 4 -l WARNING --schedule "$VAR_DIR/celerybeat-schedule" > "$VAR_DIR/worker.log" 2>&1 &
 pids+=($!)
 

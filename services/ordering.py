@@ -44,7 +44,13 @@ class OrderForm(forms.Form):
         cluster = source.get("cluster") or (self.fields["cluster"].queryset.values_list("pk", flat=True).first())
         self.fields["plan"].queryset = Plan.objects.filter(active=True, kind=kind)
         images = Image.available_to(tenant).filter(kind=kind)
-        self.fields["image"].queryset = images.filter(cluster=cluster) if str(cluster or "").isdigit() else images
+        images = images.filter(cluster=cluster) if str(cluster or "").isdigit() else images
+        self.fields["image"].queryset = images
+        # Operating systems, appliances, application containers and JIKU's templates under their own headings.
+        groups = {}
+        for image in sorted(images, key=lambda i: Image.Source.values.index(i.source)):
+            groups.setdefault(image.get_source_display(), []).append((image.pk, image.name))
+        self.fields["image"].choices = list(groups.items())
         self.fields["ssh_keys"].queryset = SSHKey.objects.for_tenant(tenant)
 
     def clean_hostname(self):

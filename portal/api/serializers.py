@@ -25,11 +25,12 @@ class ImageSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     location = serializers.CharField(source="cluster.name", read_only=True)
     own = serializers.SerializerMethodField(help_text="True for your tenant's own templates.")
+    pinned_node = serializers.CharField(read_only=True, help_text="Servers from this template are placed on this node (own templates).")
 
     class Meta:
         model = Image
-        fields = ["id", "name", "kind", "source", "description", "checksum", "os_family", "default_user", "cloud_init",
-                  "min_disk_gb", "location", "own"]
+        fields = ["id", "name", "kind", "source", "description", "checksum", "oci_reference", "pinned_node", "os_family",
+                  "default_user", "cloud_init", "min_disk_gb", "location", "own"]
 
     def get_own(self, image) -> bool:
         return image.tenant_id is not None

@@ -31,3 +31,36 @@ class ApplianceForm(forms.Form):
     cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.filter(active=True), empty_label=None)
     template = forms.CharField(label=_("Template file from the appliance index"), max_length=200)
     name = forms.CharField(label=_("Name in the catalogue"), max_length=100, required=False)
+
+
+class OciForm(forms.Form):
+    cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.filter(active=True), empty_label=None)
+    reference = forms.CharField(
+        label=_("Image"), max_length=255,
+        help_text=_("With its tag, e.g. docker.io/library/nginx:1.27; add @sha256:… to pin a digest you checked."),
+    )
+    name = forms.CharField(label=_("Name in the catalogue"), max_length=100, required=False)
+
+
+class OwnTemplateForm(forms.Form):
+    cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.filter(active=True), empty_label=None)
+    server = forms.IntegerField(label=_("VMID of the prepared server"), min_value=1)
+    name = forms.CharField(label=_("Name in the catalogue"), max_length=100)
+    description = forms.CharField(label=_("Description"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    for_everyone = forms.BooleanField(
+        label=_("Offer to every customer"), required=False,
+        help_text=_("Otherwise only the server's own tenant can order it."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("cluster") and data.get("server"):
+            server = (
+                Server.objects.live().select_related("node", "image")
+                .filter(cluster=data["cluster"], vmid=data["server"]).first()
+            )
+            if server is None:
+                self.add_error("server", _("No server of this cluster has this VMID."))
+            else:
+                data["server"] = server
+        return data

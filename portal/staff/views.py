@@ -23,7 +23,7 @@ from provisioning.views import add_errors, attempt
 from tenants.access import redirect_to_login
 from tenants.models import AuditEvent, ServiceRequest
 
-from .forms import AdoptForm, ApplianceForm, RequestAnswerForm
+from .forms import AdoptForm, ApplianceForm, OciForm, OwnTemplateForm, RequestAnswerForm
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
 
@@ -251,20 +251,39 @@ def request_answer(request, public_id):
 
 
 # --- marketplace --------------------------------------------------------------------------------
+MARKETPLACE_FORMS = {"appliance": ApplianceForm, "oci": OciForm, "template": OwnTemplateForm}
+
+
+def _marketplace_submit(kind, data, request):
+    who = {"user": request.user, "request": request}
+    if kind == "appliance":
+        actions.appliance_import(cluster=data["cluster"], template=data["template"], name=data["name"], **who)
+        return _("Proxmox is downloading the appliance on every online node.")
+    if kind == "oci":
+        actions.oci_import(cluster=data["cluster"], reference=data["reference"], name=data["name"], **who)
+        return _("Proxmox is pulling the image on every online node; its digest is checked before and after.")
+    actions.template_from_server(server=data["server"], name=data["name"], description=data["description"],
+                                 for_everyone=data["for_everyone"], **who)
+    return _("The server is being turned into a template; approve it when it is ready.")
+
+
 @staff_required("provisioning.change_image")
 def marketplace(request):
-    form = ApplianceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    posted = request.POST.get("form") if request.method == "POST" else None
+    forms = {kind: cls(request.POST if kind == posted else None, prefix=kind) for kind, cls in MARKETPLACE_FORMS.items()}
+    if posted in forms and forms[posted].is_valid():
         try:
-            actions.appliance_import(cluster=data["cluster"], template=data["template"], name=data["name"], user=request.user, request=request)
+            message = _marketplace_submit(posted, forms[posted].cleaned_data, request)
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_errors(forms[posted], exc)
         else:
-            messages.success(request, _("Proxmox is downloading the appliance on every online node."))
+            messages.success(request, message)
             return redirect("staff:marketplace")
-    images = Image.objects.exclude(source=Image.Source.OS).select_related("cluster").order_by("cluster__name", "name")
-    return render(request, "staff/marketplace.html", {"form": form, "images": images})
+    images = (
+        Image.objects.exclude(source=Image.Source.OS).select_related("cluster", "tenant")
+        .order_by("cluster__name", "source", "name")
+    )
+    return render(request, "staff/marketplace.html", {"forms": forms, "images": images})
 
 
 @require_POST

@@ -1,6 +1,6 @@
 """Every write on servers goes through one of these keyword-only actions (DESIGN.md section 3)."""
 
-from .marketplace import appliance_import, image_approve  # noqa: F401
+from .marketplace import appliance_import, image_approve, oci_import, template_from_server  # noqa: F401
 from .safety import (  # noqa: F401
     backup_create,
     backup_delete,

@@ -160,7 +160,10 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
         raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}})
     check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+    image = fields.get("image")
     try:
+        if image is not None and image.pinned_node:
+            node = pinned_template_node(image, node)
         if node is None:
             node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
         else:
@@ -182,6 +185,20 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
         ipv4=ipv4,
         **fields,
     )
+
+
+def only_on_node_message(image):
+    return _("The template %(image)s can only be installed on node %(node)s.") % {"image": image.name, "node": image.pinned_node}
+
+
+def pinned_template_node(image, node):
+    """A server from an own template must live on the template's node; say so in the customer's words."""
+    if node is not None and node.name != image.pinned_node:
+        raise PlacementError(only_on_node_message(image))
+    node = image.cluster.nodes.filter(name=image.pinned_node).first()
+    if node is None or not node.accepts_new_servers:
+        raise PlacementError(_("The template %(image)s lives on node %(node)s, which takes no new servers right now.") % {"image": image.name, "node": image.pinned_node})
+    return node
 
 
 # Which statuses each power action makes sense in.
@@ -277,6 +294,8 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
             raise ValidationError({"image": _("This image is not available in the server's location.")})
         if server.disk_gb < image.min_disk_gb:
             raise ValidationError({"image": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}})
+        if image.pinned_node and server.node and server.node.name != image.pinned_node:
+            raise ValidationError({"image": only_on_node_message(image)})
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED, Server.Status.UNAVAILABLE):
             raise ValidationError(_("This server cannot be reinstalled in its current state."))
         if ssh_keys:

@@ -62,7 +62,7 @@ def test_staff_import_and_approve_on_the_marketplace_page(cluster, pve, worker, 
     admin = make_user("ops@jiku.example", is_staff=True, is_superuser=True)
     staff = Client()
     staff.force_login(admin)
-    response = staff.post("/staff/marketplace/", {"cluster": cluster.pk, "template": NEXTCLOUD, "name": "Nextcloud"})
+    response = staff.post("/staff/marketplace/", {"form": "appliance", "appliance-cluster": cluster.pk, "appliance-template": NEXTCLOUD, "appliance-name": "Nextcloud"})
     assert response.status_code == 302
     image = Image.objects.get(source="appliance")
     wait_done(Operation.objects.get(kind="download"))

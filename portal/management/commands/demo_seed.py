@@ -78,10 +78,16 @@ class Command(BaseCommand):
         sales_demo.seed(seller=users["vertrieb@demo.jiku"], tenant=tenant, cluster=cluster,
                         images={"lxc": images["ct-debian"], "qemu": images["vm-debian"]})
         self._server(other, images["ct-ubuntu"], "intranet", 1, 1024, 10, None)
+        jiku = self._tenant("JIKU IT-Solutions (intern)", "jiku-intern", users["admin@demo.jiku"])
+        self._server(jiku, images["vm-debian"], "vorlage-webserver", 1, 1024, 8, None)
         self._staff_samples(tenant, other, users["kunde@demo.jiku"])
         appliance = self._appliance(cluster)
+        container = self._oci(cluster)
         self._safety_samples(tenant)
-        self._approve_when_ready(appliance)
+        own = self._own_template(jiku)
+        for image in (appliance, container, own):
+            if image is not None:
+                self._approve_when_ready(image)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _appliance(self, cluster):
@@ -94,9 +100,37 @@ class Command(BaseCommand):
         )
         return image
 
+    def _own_template(self, jiku, timeout=60):
+        """JIKU's own template: the prepared web server VM of the internal tenant becomes one."""
+        existing = Image.objects.filter(source=Image.Source.OWN).first()
+        if existing:
+            return existing
+        deadline = time.monotonic() + timeout
+        prepared = Server.objects.for_tenant(jiku).live().filter(hostname="vorlage-webserver")
+        while time.monotonic() < deadline and prepared.exclude(status__in=["running", "stopped"]).exists():
+            time.sleep(1)
+        server = prepared.first()
+        if server is None or server.status not in ("running", "stopped"):
+            self.stderr.write("Demo: the prepared web server did not finish building; no own template.")
+            return None
+        image, _op = actions.template_from_server(
+            server=server, name="Webserver (JIKU, Debian 12 + nginx)", for_everyone=True,
+            description="Von JIKU vorbereitet: Debian 12 mit nginx, Firewall und automatischen Sicherheitsupdates.",
+        )
+        return image
+
+    def _oci(self, cluster):
+        """An application container from Docker Hub (the simulator's registry in the demo), pinned by digest."""
+        existing = Image.objects.filter(cluster=cluster, source=Image.Source.OCI).first()
+        if existing:
+            return existing
+        image, _op = actions.oci_import(cluster=cluster, reference="docker.io/library/nginx:1.27", name="nginx 1.27 (Docker Hub)")
+        return image
+
     def _approve_when_ready(self, image, timeout=60):
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and Image.objects.get(pk=image.pk).status == Image.Status.DOWNLOADING:
+        waiting = (Image.Status.DOWNLOADING, Image.Status.PREPARING)
+        while time.monotonic() < deadline and Image.objects.get(pk=image.pk).status in waiting:
             time.sleep(1)
         image.refresh_from_db()
         if image.status == Image.Status.READY and not image.approved:

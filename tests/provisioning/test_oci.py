@@ -1,0 +1,108 @@
+"""Application containers (OCI): pinned to the registry's digest, pulled by Proxmox, approved by staff.
+
+pvesim stands in for Docker Hub as it stands in for Proxmox: its registry answers the OCI
+distribution API, and its oci-registry-pull pulls from there.
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from provisioning import actions
+from provisioning.models import Image, Operation
+from tests.conftest import make_user
+
+from .conftest import wait_done, wait_for
+
+NODES = ("pve", "pve2", "pve3")
+
+
+@pytest.fixture
+def registry(pve, settings):
+    settings.OCI_REGISTRY_ENDPOINTS = {"docker.io": f"https://127.0.0.1:{pve.port}/registry"}
+    settings.OCI_REGISTRY_CA = pve.ca_cert_path
+    return pve
+
+
+def stored(pve, volid):
+    return {node for node in NODES if volid in {v["volid"] for v in pve.state()["storage"][f"{node}/local"]["content"]}}
+
+
+def test_an_application_container_is_pinned_pulled_everywhere_and_offered_after_approval(tenant_a, cluster, registry, worker):
+    image, op = actions.oci_import(cluster=cluster, reference="nginx:1.27", name="nginx")
+    assert wait_done(op).state == Operation.State.SUCCEEDED, op.error
+    image.refresh_from_db()
+    assert image.status == Image.Status.READY
+    assert image.checksum == registry.registry_digest("library/nginx", "1.27")
+    assert image.oci_reference == "docker.io/library/nginx:1.27"
+    assert stored(registry, image.volid) == set(NODES)
+    assert not Image.available_to(tenant_a).filter(pk=image.pk).exists(), "not before staff approved it"
+
+    actions.image_approve(image=image, approved=True)
+    server = actions.server_create(tenant=tenant_a, image=image, hostname="web", cores=1, memory_mb=512, disk_gb=4, password="long-enough")
+    assert wait_done(server.operations.get()).state == Operation.State.SUCCEEDED
+
+
+def test_a_tag_that_moves_during_the_pull_is_refused_and_the_files_removed(tenant_a, cluster, registry, worker):
+    registry.set_time_scale(0.5)  # a pull takes a few seconds, long enough to move the tag meanwhile
+    image, op = actions.oci_import(cluster=cluster, reference="docker.io/library/redis:7")
+    wait_for(lambda: Operation.objects.filter(pk=op.pk, step_name="download").exclude(upid="").exists(), message="the first pull")
+    moved = registry.registry_push("library/redis", "7")
+    assert wait_done(op, timeout=60).state == Operation.State.FAILED
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED and "moved" in image.status_error and moved in image.status_error
+    assert stored(registry, image.volid) == set(), "no file of unknown content stays on a node"
+    with pytest.raises(ValidationError, match="verified"):
+        actions.image_approve(image=image, approved=True)
+    assert not Image.available_to(tenant_a).filter(pk=image.pk).exists()
+
+
+def test_a_digest_given_by_staff_must_still_be_the_tags(cluster, registry, worker):
+    image, op = actions.oci_import(cluster=cluster, reference="nginx:alpine@sha256:" + "0" * 64)
+    assert wait_done(op).state == Operation.State.FAILED
+    image.refresh_from_db()
+    assert "not at the pinned sha256:000" in image.status_error
+    assert stored(registry, image.volid) == set(), "nothing was pulled"
+
+    current = registry.registry_digest("library/nginx", "alpine")
+    image.delete()
+    image, op = actions.oci_import(cluster=cluster, reference=f"nginx:alpine@{current}")
+    assert wait_done(op).state == Operation.State.SUCCEEDED, op.error
+    image.refresh_from_db()
+    assert image.checksum == current
+
+
+def test_an_unknown_tag_fails_with_the_registrys_answer(cluster, registry, worker):
+    image, op = actions.oci_import(cluster=cluster, reference="nginx:9.9")
+    assert wait_done(op).state == Operation.State.FAILED
+    image.refresh_from_db()
+    assert "does not know docker.io/library/nginx:9.9" in image.status_error
+
+
+@pytest.mark.parametrize(
+    "reference, message",
+    [
+        ("nginx", "with its tag"),
+        ("Nginx:1.27", "lower-case"),
+        ("nginx:1.27@sha256:xyz", "64 hexadecimal"),
+        ("quay.io/prometheus/node-exporter:v1.8", "only from these registries: docker.io"),
+    ],
+)
+def test_bad_references_are_refused_at_the_field(cluster, registry, reference, message):
+    with pytest.raises(ValidationError) as err:
+        actions.oci_import(cluster=cluster, reference=reference)
+    assert message in " ".join(err.value.message_dict["reference"])
+    assert not Image.objects.filter(source=Image.Source.OCI).exists() and not Operation.objects.exists()
+
+
+def test_staff_pull_an_image_on_the_marketplace_page(cluster, registry, worker):
+    staff = Client()
+    staff.force_login(make_user("ops@jiku.example", is_staff=True, is_superuser=True))
+    response = staff.post("/staff/marketplace/", {"form": "oci", "oci-cluster": cluster.pk, "oci-reference": "postgres"})
+    assert response.status_code == 200 and "e.g. docker.io/library/nginx:1.27" in response.content.decode()
+    response = staff.post("/staff/marketplace/", {"form": "oci", "oci-cluster": cluster.pk, "oci-reference": "postgres:17"})
+    assert response.status_code == 302
+    wait_done(Operation.objects.get(kind=Operation.Kind.DOWNLOAD))
+    image = Image.objects.get(source=Image.Source.OCI)
+    page = staff.get("/staff/marketplace/").content.decode()
+    assert "docker.io/library/postgres:17" in page and image.checksum[:20] in page
