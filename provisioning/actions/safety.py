@@ -21,6 +21,8 @@ from .servers import enqueue_operation, ensure_active, lock_server, no_pending, 
 SNAPSHOT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{1,39}$")
 # Proxmox reserves these (the pseudo-snapshot "current", pending changes, vzdump's own).
 RESERVED_SNAPSHOT_NAMES = {"current", "pending", "vzdump"}
+BEFORE_UPDATE_PREFIX = "before_update_"
+BEFORE_UPDATE_KEEP = 2
 USABLE = (Server.Status.RUNNING, Server.Status.STOPPED)
 
 
@@ -54,30 +56,55 @@ def snapshot_create(*, server, name, description="", include_ram=False, user=Non
     validate_note(description, "description")
     with transaction.atomic():
         server = lock_server(server)
-        _usable(server)
-        if not server.cluster.snapshot_capable:
-            raise ValidationError(_("The storage of this server cannot take snapshots; use a backup instead."))
-        if server.snapshots.filter(name__iexact=name).exists():
-            raise ValidationError({"name": _("A snapshot called %(name)s exists already.") % {"name": name}})
-        limit = server.tenant.max_snapshots_per_server
-        if server.snapshots.count() >= limit:
-            raise ValidationError(
-                _("Your tenant may keep %(limit)s snapshots per server; delete one first.") % {"limit": limit}
-            )
-        include_ram = bool(include_ram) and server.kind == Server.Kind.QEMU and server.status == Server.Status.RUNNING
-        Snapshot.objects.create(server=server, name=name, description=description, include_ram=include_ram)
-        op = enqueue_operation(
-            server=server, kind=Operation.Kind.SNAPSHOT, user=user,
-            params={"name": name, "description": description, "include_ram": include_ram},
+        return _take_snapshot(server, name=name, description=description, include_ram=include_ram, user=user, request=request)
+
+
+def _take_snapshot(server, *, name, description, include_ram, user, request, freeing=0):
+    """Inside the caller's transaction, with the server locked; `freeing` snapshots are being deleted first."""
+    _usable(server)
+    if not server.cluster.snapshot_capable:
+        raise ValidationError(_("The storage of this server cannot take snapshots; use a backup instead."))
+    if server.snapshots.filter(name__iexact=name).exists():
+        raise ValidationError({"name": _("A snapshot called %(name)s exists already.") % {"name": name}})
+    limit = server.tenant.max_snapshots_per_server
+    if server.snapshots.count() - freeing >= limit:
+        raise ValidationError(
+            _("Your tenant may keep %(limit)s snapshots per server; delete one first.") % {"limit": limit}
         )
-        audit_record(action="snapshot.create", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
+    include_ram = bool(include_ram) and server.kind == Server.Kind.QEMU and server.status == Server.Status.RUNNING
+    Snapshot.objects.create(server=server, name=name, description=description, include_ram=include_ram)
+    op = enqueue_operation(
+        server=server, kind=Operation.Kind.SNAPSHOT, user=user,
+        params={"name": name, "description": description, "include_ram": include_ram},
+    )
+    audit_record(action="snapshot.create", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
     return op
 
 
 def snapshot_before_update(*, server, user=None, request=None):
-    """The safety snapshot staff and customers take before maintenance; rollback is one click."""
-    name = f"before_update_{timezone.localtime():%Y%m%d_%H%M}"
-    return snapshot_create(server=server, name=name, description=_("Before update"), user=user, request=request)
+    """The safety snapshot staff and customers take before maintenance; rollback is one click.
+
+    Only the newest BEFORE_UPDATE_KEEP of them stay: each one holds every block changed since,
+    so old ones would eat storage and the tenant's snapshot slots unnoticed.
+    """
+    name = f"{BEFORE_UPDATE_PREFIX}{timezone.localtime():%Y%m%d_%H%M%S}"
+    with transaction.atomic():
+        server = lock_server(server)
+        _usable(server)
+        deleting = set(
+            Operation.objects.filter(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, state__in=Operation.ACTIVE_STATES)
+            .values_list("params__name", flat=True)
+        )
+        older = [
+            snap for snap in server.snapshots.filter(name__startswith=BEFORE_UPDATE_PREFIX, ready=True).order_by("-created_at")
+            if snap.name not in deleting
+        ][BEFORE_UPDATE_KEEP - 1:]
+        for snap in older:
+            enqueue_operation(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": snap.name}, user=user)
+            audit_record(action="snapshot.delete", tenant=server.tenant, request=request, actor=user, obj=server,
+                         details={"name": snap.name, "pruned": True})
+        return _take_snapshot(server, name=name, description=_("Before update"), include_ram=False, user=user,
+                              request=request, freeing=len(older) + len(deleting))
 
 
 def _snapshot(server, name):

@@ -85,6 +85,22 @@ def test_snapshot_before_update_can_be_rolled_back(tenant_a, vm_image, pve, work
     ok(actions.snapshot_rollback(server=server, name=name))
 
 
+def test_only_the_newest_two_before_update_snapshots_are_kept(tenant_a, vm_image, pve, worker):
+    tenant_a.max_snapshots_per_server = 3
+    tenant_a.save()
+    server = built(tenant_a, vm_image)
+    ok(actions.snapshot_create(server=server, name="mine"))
+    names = []
+    for _ in range(4):
+        names.append(actions.snapshot_before_update(server=server).params["name"])
+        time.sleep(1.1)  # the names carry the second they were taken
+    wait_for(lambda: not Operation.objects.filter(server=server, state__in=Operation.ACTIVE_STATES).exists(), message="all snapshot work")
+    assert not Operation.objects.filter(server=server, state=Operation.State.FAILED).exists()
+    in_proxmox = {s["name"] for s in guest(pve, server.vmid)["snapshots"]}
+    assert in_proxmox == {"mine", names[-2], names[-1]}, "a full tenant still gets its safety snapshot; yours stay"
+    assert set(server.snapshots.values_list("name", flat=True)) == in_proxmox
+
+
 def test_backup_then_restore_into_a_new_server_both_run(tenant_a, vm_image, pve, worker):
     server = built(tenant_a, vm_image)
     ok(actions.backup_create(server=server, notes="before migration"))
