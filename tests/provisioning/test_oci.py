@@ -28,7 +28,7 @@ def stored(pve, volid):
     return {node for node in NODES if volid in {v["volid"] for v in pve.state()["storage"][f"{node}/local"]["content"]}}
 
 
-def test_an_application_container_is_pinned_pulled_everywhere_and_offered_after_approval(tenant_a, cluster, registry, worker):
+def test_an_application_container_is_pinned_pulled_everywhere_and_offered_after_approval(tenant_a, cluster, registry, worker, alice_client):
     image, op = actions.oci_import(cluster=cluster, reference="nginx:1.27", name="nginx")
     assert wait_done(op).state == Operation.State.SUCCEEDED, op.error
     image.refresh_from_db()
@@ -41,6 +41,9 @@ def test_an_application_container_is_pinned_pulled_everywhere_and_offered_after_
     actions.image_approve(image=image, approved=True)
     server = actions.server_create(tenant=tenant_a, image=image, hostname="web", cores=1, memory_mb=512, disk_gb=4, password="long-enough")
     assert wait_done(server.operations.get()).state == Operation.State.SUCCEEDED
+    server.refresh_from_db()
+    page = alice_client.get(f"/servers/{server.public_id}/").content.decode()
+    assert "runs docker.io/library/nginx:1.27; its service answers at" in page and server.ipv4 in page
 
 
 def test_a_tag_that_moves_during_the_pull_is_refused_and_the_files_removed(tenant_a, cluster, registry, worker):
