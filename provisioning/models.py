@@ -263,6 +263,9 @@ class Server(models.Model):
     ipv4 = models.GenericIPAddressField(_("IPv4 address"), null=True, blank=True)
     default_user = models.CharField(_("user"), max_length=32, blank=True)
     ssh_keys = models.TextField(_("SSH keys"), blank=True)
+    # From the ordered plan; empty means only the tenant's per-server limit applies.
+    snapshot_slots = models.PositiveIntegerField(_("snapshot slots"), null=True, blank=True)
+    backup_slots = models.PositiveIntegerField(_("backup slots"), null=True, blank=True)
     cpu_usage = models.FloatField(default=0)
     memory_used_mb = models.PositiveIntegerField(default=0)
     uptime = models.PositiveIntegerField(default=0)
@@ -298,6 +301,14 @@ class Server(models.Model):
     def status_colour(self):
         return self.STATUS_COLOURS.get(self.status, "grey")
 
+    @property
+    def snapshot_limit(self):
+        return _within(self.tenant.max_snapshots_per_server, self.snapshot_slots)
+
+    @property
+    def backup_limit(self):
+        return _within(self.tenant.max_backups_per_server, self.backup_slots)
+
     def can_transition(self, new_status):
         return new_status == self.status or new_status in self.TRANSITIONS[self.status]
 
@@ -320,6 +331,11 @@ class Server(models.Model):
         self.ipv4 = None
         self.node = None
         self.save(update_fields=["vmid", "ipv4", "node"])
+
+
+def _within(tenant_limit, slots):
+    """The plan's slots, never above what the tenant may have per server."""
+    return tenant_limit if slots is None else min(tenant_limit, slots)
 
 
 class Operation(models.Model):

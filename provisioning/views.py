@@ -100,6 +100,7 @@ def _detail_context(request, server):
 @tenant_required("view")
 def server_detail(request, public_id):
     server = _server(request, public_id)
+    server.tenant = request.tenant  # the same row, already loaded: spares a query for the slot limits
     context = _detail_context(request, server)
     policy = BackupPolicy.objects.filter(server=server).first()
     # One query for the contract's responsibilities instead of one per managed_by_jiku question.

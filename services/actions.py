@@ -54,7 +54,8 @@ def _check_order(plan, image):
 def _build(*, tenant, plan, image, hostname, ssh_keys, password, node, user, request):
     server = provisioning.server_create(
         tenant=tenant, image=image, hostname=hostname, cores=plan.cores, memory_mb=plan.memory_mb,
-        disk_gb=plan.disk_gb, ssh_keys=ssh_keys, password=password, node=node, user=user, request=request,
+        disk_gb=plan.disk_gb, ssh_keys=ssh_keys, password=password, node=node,
+        snapshot_slots=plan.snapshot_slots, backup_slots=plan.backup_slots, user=user, request=request,
     )
     policy = default_backup_policy(tenant)
     if policy:

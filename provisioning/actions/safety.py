@@ -66,11 +66,9 @@ def _take_snapshot(server, *, name, description, include_ram, user, request, fre
         raise ValidationError(_("The storage of this server cannot take snapshots; use a backup instead."))
     if server.snapshots.filter(name__iexact=name).exists():
         raise ValidationError({"name": _("A snapshot called %(name)s exists already.") % {"name": name}})
-    limit = server.tenant.max_snapshots_per_server
+    limit = server.snapshot_limit
     if server.snapshots.count() - freeing >= limit:
-        raise ValidationError(
-            _("Your tenant may keep %(limit)s snapshots per server; delete one first.") % {"limit": limit}
-        )
+        raise ValidationError(_("This server may keep %(limit)s snapshots; delete one first.") % {"limit": limit})
     include_ram = bool(include_ram) and server.kind == Server.Kind.QEMU and server.status == Server.Status.RUNNING
     Snapshot.objects.create(server=server, name=name, description=description, include_ram=include_ram)
     op = enqueue_operation(
@@ -145,9 +143,9 @@ def backup_create(*, server, mode="snapshot", notes="", protected=False, policy=
     with transaction.atomic():
         server = lock_server(server)
         _usable(server)
-        limit = server.tenant.max_backups_per_server
+        limit = server.backup_limit
         if policy is None and server.backups.kept().count() >= limit:
-            raise ValidationError(_("Your tenant may keep %(limit)s backups per server; delete one first.") % {"limit": limit})
+            raise ValidationError(_("This server may keep %(limit)s backups; delete one first.") % {"limit": limit})
         op = enqueue_operation(
             server=server, kind=Operation.Kind.BACKUP, user=user,
             params={"mode": mode, "notes": notes, "protected": bool(protected),
@@ -187,6 +185,8 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
             tenant=backup.tenant, cluster=backup.cluster, kind=backup.kind, hostname=hostname,
             cores=backup.cores, memory_mb=backup.memory_mb, disk_gb=backup.disk_gb, created_by=user,
             default_user=backup.server.default_user if backup.server else "",
+            snapshot_slots=backup.server.snapshot_slots if backup.server else None,
+            backup_slots=backup.server.backup_slots if backup.server else None,
         )
         op = enqueue_operation(server=server, kind=Operation.Kind.RESTORE, user=user, params={"backup": backup.pk, "new": True})
         audit_record(action="backup.restore", tenant=backup.tenant, request=request, actor=user, obj=server, details={"backup": str(backup), "new": True})
@@ -340,6 +340,7 @@ def staging_create(*, server, user=None, request=None):
             tenant=source.tenant, cluster=source.cluster, kind=source.kind, hostname=hostname, cores=source.cores,
             memory_mb=source.memory_mb, disk_gb=source.disk_gb, image=source.image, default_user=source.default_user,
             ssh_keys=source.ssh_keys, staging_of=source, created_by=user,
+            snapshot_slots=source.snapshot_slots, backup_slots=source.backup_slots,
             # Proxmox clones guests on local storage only onto their own node.
             node=source.node,
         )

@@ -100,9 +100,13 @@ def ssh_key_text(tenant, ssh_keys):
 
 
 def server_create(
-    *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", node=None, user=None, request=None
+    *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", node=None,
+    snapshot_slots=None, backup_slots=None, user=None, request=None,
 ):
-    """Order a server. `node` pins it (staff, offers on a dedicated VDS); otherwise placement decides."""
+    """Order a server. `node` pins it (staff, offers on a dedicated VDS); otherwise placement decides.
+
+    The slots come from the plan; without them only the tenant's per-server limits apply.
+    """
     ensure_active(tenant)
     validate_hostname(hostname)
     if image is None or not Image.available_to(tenant).filter(pk=image.pk).exists():
@@ -130,6 +134,8 @@ def server_create(
                 image=image,
                 default_user=image.default_user,
                 ssh_keys=key_text,
+                snapshot_slots=snapshot_slots,
+                backup_slots=backup_slots,
                 created_by=user,
             )
             enqueue_operation(server=server, kind=Operation.Kind.CREATE, params={"password": encrypt(password)}, user=user)

@@ -50,3 +50,19 @@ def test_a_self_managed_tenant_gets_no_schedule_of_its_own(tenant_a, ct_plan, ct
     contract_start(tenant=tenant_a, tier=ServiceTier.objects.get(slug="hoch"))
     order_create(tenant=tenant_a, plan=ct_plan, image=ct_image, hostname="files", password="long-enough")
     assert not BackupPolicy.objects.exists()
+
+
+def test_the_plans_snapshot_slots_limit_the_ordered_server(tenant_a, ct_image, worker, alice_client):
+    from provisioning import actions
+    from provisioning.models import Operation
+    from tests.provisioning.conftest import wait_done
+
+    plan = Plan.objects.create(name="CT XS", slug="ct-xs", kind="lxc", cores=1, memory_mb=512, disk_gb=4,
+                               snapshot_slots=1, price_monthly=Decimal("2.90"))
+    assert tenant_a.max_snapshots_per_server > 1
+    server = order_create(tenant=tenant_a, plan=plan, image=ct_image, hostname="small", password="long-enough").server
+    assert wait_done(server.operations.get()).state == Operation.State.SUCCEEDED
+    assert wait_done(actions.snapshot_create(server=server, name="first")).state == Operation.State.SUCCEEDED
+    with pytest.raises(ValidationError, match="may keep 1 snapshots"):
+        actions.snapshot_create(server=server, name="second")
+    assert "1 of 1" in alice_client.get(f"/servers/{server.public_id}/").content.decode()
