@@ -1,5 +1,4 @@
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import SSHKey
@@ -57,9 +56,8 @@ class ReinstallForm(forms.Form):
     def __init__(self, *args, server, **kwargs):
         super().__init__(*args, **kwargs)
         images = Image.available_to(server.tenant).filter(kind=server.kind, cluster=server.cluster)
-        # Own templates install only on their node (see Image.pinned_node).
-        node = server.node.name if server.node else ""
-        self.fields["image"].queryset = images.exclude(Q(source=Image.Source.OWN) & ~Q(template_node=node))
+        # Only images that exist on the server's node (see Image.placement_nodes).
+        self.fields["image"].queryset = images.filter(pk__in=[i.pk for i in images if i.installs_on(server.node)])
 
 
 class DeleteForm(forms.Form):

@@ -148,6 +148,7 @@ class Image(models.Model):
     status_error = models.TextField(_("error"), blank=True)
     # An OCI image is pulled by tag (all Proxmox VE 9.1 accepts); `checksum` holds the digest it was pinned to.
     oci_reference = models.CharField(_("OCI reference"), max_length=255, blank=True)
+    nodes = models.JSONField(_("nodes holding it"), default=list, blank=True)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -164,9 +165,21 @@ class Image(models.Model):
         return self.name
 
     @property
-    def pinned_node(self):
-        """Own templates keep their disks on their node's local storage, and Proxmox clones those only there."""
-        return self.template_node if self.source == self.Source.OWN else ""
+    def placement_nodes(self):
+        """Names of the nodes a server from this image can go to; None means any node.
+
+        Own templates keep their disks on their node's local storage, which Proxmox clones only
+        there; marketplace files exist only on the nodes they were fetched to.
+        """
+        if self.source == self.Source.OWN:
+            return [self.template_node]
+        if self.source in (self.Source.APPLIANCE, self.Source.OCI):
+            return list(self.nodes)
+        return None
+
+    def installs_on(self, node):
+        allowed = self.placement_nodes
+        return allowed is None or (node is not None and node.name in allowed)
 
     @classmethod
     def available_to(cls, tenant):

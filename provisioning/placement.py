@@ -37,9 +37,15 @@ def _free(node, alloc, cluster):
     )
 
 
-def choose_node(*, cluster, tenant, cores, memory_mb, disk_gb, exclude=()):
-    """The tenant's dedicated nodes first, else shared nodes; the one with most free memory."""
-    nodes = [n for n in cluster.nodes.all() if n.accepts_new_servers and n.pk not in exclude]
+def choose_node(*, cluster, tenant, cores, memory_mb, disk_gb, exclude=(), only=None):
+    """The tenant's dedicated nodes first, else shared nodes; the one with most free memory.
+
+    `only` names the nodes allowed at all (those holding the image), None allows every node.
+    """
+    nodes = [
+        n for n in cluster.nodes.all()
+        if n.accepts_new_servers and n.pk not in exclude and (only is None or n.name in only)
+    ]
     dedicated = [n for n in nodes if n.dedicated_tenant_id == tenant.pk]
     shared = [n for n in nodes if n.dedicated_tenant_id is None]
     alloc = node_allocations(cluster)
@@ -51,6 +57,8 @@ def choose_node(*, cluster, tenant, cores, memory_mb, disk_gb, exclude=()):
                 fitting.append((free_mem, node.name, node))
         if fitting:
             return max(fitting, key=lambda f: (f[0], f[1]))[2]
+    if not nodes and only is not None:
+        raise PlacementError(_("No node holding this image accepts new servers right now."))
     if not nodes:
         raise PlacementError(_("No node in cluster %(cluster)s accepts new servers right now.") % {"cluster": cluster})
     best_mem = max(_free(n, alloc, cluster)[1] for n in nodes)

@@ -283,7 +283,12 @@ def on_failure(op):
                 # A failed scheduled backup is tried once more a little later.
                 transaction.on_commit(lambda: run_backup_policy.apply_async((op.server_id, True), countdown=300))
     elif op.kind == Operation.Kind.DOWNLOAD:
-        Image.objects.filter(pk=op.params.get("image")).update(status=Image.Status.FAILED, status_error=op.error[:1000])
+        images = Image.objects.filter(pk=op.params.get("image"))
+        if op.params.get("more_nodes"):
+            # The image stays offered on the nodes that have it; staff read why the others failed.
+            images.update(status_error=op.error[:1000])
+        else:
+            images.update(status=Image.Status.FAILED, status_error=op.error[:1000])
         if op.params.get("oci"):
             oci_remove_pulled(op)
 
@@ -381,7 +386,11 @@ def oci_remove_pulled(op):
 
 
 def download_done(ctx):
-    Image.objects.filter(pk=ctx.params["image"]).update(status=Image.Status.READY, status_error="")
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=ctx.params["image"])
+        image.nodes = sorted(set(image.nodes) | set(ctx.params["nodes"]))
+        image.status, image.status_error = Image.Status.READY, ""
+        image.save(update_fields=["nodes", "status", "status_error"])
 
 
 # --- own templates --------------------------------------------------------------------------------

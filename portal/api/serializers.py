@@ -25,11 +25,14 @@ class ImageSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     location = serializers.CharField(source="cluster.name", read_only=True)
     own = serializers.SerializerMethodField(help_text="True for your tenant's own templates.")
-    pinned_node = serializers.CharField(read_only=True, help_text="Servers from this template are placed on this node (own templates).")
+    placement_nodes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True,
+        help_text="The nodes a server from this image can be placed on (where its files are); null means any node.",
+    )
 
     class Meta:
         model = Image
-        fields = ["id", "name", "kind", "source", "description", "checksum", "oci_reference", "pinned_node", "os_family",
+        fields = ["id", "name", "kind", "source", "description", "checksum", "oci_reference", "placement_nodes", "os_family",
                   "default_user", "cloud_init", "min_disk_gb", "location", "own"]
 
     def get_own(self, image) -> bool:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("drift/<int:pk>/ignore/", views.drift_ignore, name="drift_ignore"),
     path("marketplace/", views.marketplace, name="marketplace"),
     path("marketplace/<int:pk>/approve/", views.marketplace_approve, name="marketplace_approve"),
+    path("marketplace/<int:pk>/fetch/", views.marketplace_fetch, name="marketplace_fetch"),
     path("requests/", views.requests, name="requests"),
     path("requests/<uuid:public_id>/", views.request_answer, name="request_answer"),
 ]

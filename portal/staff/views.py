@@ -283,7 +283,22 @@ def marketplace(request):
         Image.objects.exclude(source=Image.Source.OS).select_related("cluster", "tenant")
         .order_by("cluster__name", "source", "name")
     )
+    online = {}
+    for cluster_id, name in Node.objects.filter(status=Node.Status.ONLINE).values_list("cluster_id", "name"):
+        online.setdefault(cluster_id, set()).add(name)
+    for image in images:
+        fetched = image.source in (Image.Source.APPLIANCE, Image.Source.OCI)
+        image.missing_nodes = sorted(online.get(image.cluster_id, set()) - set(image.nodes)) if fetched else []
     return render(request, "staff/marketplace.html", {"forms": forms, "images": images})
+
+
+@require_POST
+@staff_required("provisioning.change_image")
+def marketplace_fetch(request, pk):
+    image = get_object_or_404(Image, pk=pk)
+    attempt(request, lambda: actions.image_fetch_to_new_nodes(image=image, user=request.user, request=request),
+            _("Proxmox is fetching the image onto the nodes that lack it."))
+    return redirect("staff:marketplace")
 
 
 @require_POST

@@ -1,6 +1,12 @@
 """Every write on servers goes through one of these keyword-only actions (DESIGN.md section 3)."""
 
-from .marketplace import appliance_import, image_approve, oci_import, template_from_server  # noqa: F401
+from .marketplace import (  # noqa: F401
+    appliance_import,
+    image_approve,
+    image_fetch_to_new_nodes,
+    oci_import,
+    template_from_server,
+)
 from .safety import (  # noqa: F401
     backup_create,
     backup_delete,

@@ -74,6 +74,29 @@ def oci_import(*, cluster, reference, name="", user=None, request=None):
     return image, op
 
 
+def image_fetch_to_new_nodes(*, image, user=None, request=None):
+    """Staff: fetch an appliance or OCI image onto the online nodes that lack it (an OCI image only
+    while its tag still names the pinned digest); it stays offered on the others meanwhile."""
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk)
+        if image.source not in (Image.Source.APPLIANCE, Image.Source.OCI) or image.status != Image.Status.READY:
+            raise ValidationError(_("Only a verified appliance or application container can be fetched onto more nodes."))
+        missing = [n for n in _online_nodes(image.cluster) if n not in image.nodes]
+        if not missing:
+            raise ValidationError(_("Every online node has this image already."))
+        if Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, state__in=Operation.ACTIVE_STATES, params__image=image.pk).exists():
+            raise ValidationError(_("This image is being fetched already."))
+        params = {"cluster": image.cluster_id, "image": image.pk, "nodes": missing, "more_nodes": True}
+        if image.source == Image.Source.OCI:
+            params.update(oci=image.oci_reference.split("@")[0], digest=image.checksum)
+        else:
+            params["template"] = image.volid.split("/", 1)[1]
+        op = Operation.objects.create(kind=Operation.Kind.DOWNLOAD, created_by=user, params=params)
+        engine.enqueue_on_commit(op.pk)
+        audit_record(action="marketplace.fetch", request=request, actor=user, obj=image, details={"nodes": missing})
+    return op
+
+
 def _online_nodes(cluster):
     nodes = list(Node.objects.filter(cluster=cluster, status=Node.Status.ONLINE).values_list("name", flat=True))
     if not nodes:

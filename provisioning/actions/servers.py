@@ -131,6 +131,7 @@ def server_create(
                 memory_mb=memory_mb,
                 disk_gb=disk_gb,
                 node=node,
+                only=image.placement_nodes,
                 image=image,
                 default_user=image.default_user,
                 ssh_keys=key_text,
@@ -153,8 +154,10 @@ def server_create(
     return server
 
 
-def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb, node=None, **fields):
+def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb, node=None, only=None, **fields):
     """Inside the caller's transaction: quota, unique hostname, node, VMID and IP for a new server.
+
+    `only` names the nodes the server may go to (those holding the image it is built from).
 
     The tenant row, then the cluster row, are locked in that order, so concurrent orders queue
     here briefly instead of overshooting a quota or sharing a VMID or an address.
@@ -166,13 +169,12 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
         raise ValidationError({"hostname": _("You already have a server called %(name)s.") % {"name": hostname}})
     check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
-    image = fields.get("image")
     try:
-        if image is not None and image.pinned_node:
-            node = pinned_template_node(image, node)
         if node is None:
-            node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+            node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, only=only)
         else:
+            if only is not None and node.name not in only:
+                raise PlacementError(_("This image is not on node %(node)s; JIKU can fetch it there.") % {"node": node.name})
             check_pinned_node(node=node, cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
         vmid = allocate_vmid(cluster)
         ipv4, _pool = allocate_ipv4(cluster, node)
@@ -191,20 +193,6 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
         ipv4=ipv4,
         **fields,
     )
-
-
-def only_on_node_message(image):
-    return _("The template %(image)s can only be installed on node %(node)s.") % {"image": image.name, "node": image.pinned_node}
-
-
-def pinned_template_node(image, node):
-    """A server from an own template must live on the template's node; say so in the customer's words."""
-    if node is not None and node.name != image.pinned_node:
-        raise PlacementError(only_on_node_message(image))
-    node = image.cluster.nodes.filter(name=image.pinned_node).first()
-    if node is None or not node.accepts_new_servers:
-        raise PlacementError(_("The template %(image)s lives on node %(node)s, which takes no new servers right now.") % {"image": image.name, "node": image.pinned_node})
-    return node
 
 
 # Which statuses each power action makes sense in.
@@ -300,8 +288,8 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
             raise ValidationError({"image": _("This image is not available in the server's location.")})
         if server.disk_gb < image.min_disk_gb:
             raise ValidationError({"image": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}})
-        if image.pinned_node and server.node and server.node.name != image.pinned_node:
-            raise ValidationError({"image": only_on_node_message(image)})
+        if not image.installs_on(server.node):
+            raise ValidationError({"image": _("This image is not on node %(node)s; JIKU can fetch it there.") % {"node": server.node.name if server.node else "–"}})
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED, Server.Status.UNAVAILABLE):
             raise ValidationError(_("This server cannot be reinstalled in its current state."))
         if ssh_keys:

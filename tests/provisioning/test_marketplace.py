@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from provisioning import actions
-from provisioning.models import Image, Operation
+from provisioning.models import Image, Node, Operation
+from provisioning.reconcile import reconcile_cluster
 from tests.conftest import make_user
 
 from .conftest import wait_done
@@ -71,3 +72,36 @@ def test_staff_import_and_approve_on_the_marketplace_page(cluster, pve, worker, 
     assert image.approved
     assert "Nextcloud" in staff.get("/staff/marketplace/").content.decode()
     assert alice_client.get("/staff/marketplace/").status_code == 404
+
+
+def test_an_appliance_is_placed_only_where_it_was_downloaded_until_staff_fetch_it_onto_new_nodes(tenant_a, cluster, pve, worker):
+    pve.fail_node("pve3")
+    reconcile_cluster(cluster)
+    image, op = actions.appliance_import(cluster=cluster, template=NEXTCLOUD)
+    wait_done(op)
+    actions.image_approve(image=image, approved=True)
+    pve.recover_node("pve3")
+    reconcile_cluster(cluster)
+    image.refresh_from_db()
+    assert image.nodes == ["pve", "pve2"] and f"local:vztmpl/{NEXTCLOUD}" not in templates(pve, "pve3")
+
+    # pve3 is the emptiest node now, but it lacks the file: the order goes elsewhere and builds.
+    server = actions.server_create(tenant=tenant_a, image=image, hostname="cloud", cores=1, memory_mb=1024, disk_gb=8, password="long-enough")
+    assert server.node.name in ("pve", "pve2")
+    assert wait_done(server.operations.get()).state == Operation.State.SUCCEEDED
+    with pytest.raises(ValidationError, match="not on node pve3"):
+        actions.server_create(tenant=tenant_a, image=image, hostname="pinned", cores=1, memory_mb=1024, disk_gb=8,
+                              password="long-enough", node=Node.objects.get(name="pve3"))
+
+    staff = Client()
+    staff.force_login(make_user("ops@jiku.example", is_staff=True, is_superuser=True))
+    assert "Fetch onto pve3" in staff.get("/staff/marketplace/").content.decode()
+    assert staff.post(f"/staff/marketplace/{image.pk}/fetch/").status_code == 302
+    assert wait_done(Operation.objects.filter(kind=Operation.Kind.DOWNLOAD).latest("created_at")).state == Operation.State.SUCCEEDED
+    image.refresh_from_db()
+    assert image.nodes == ["pve", "pve2", "pve3"] and f"local:vztmpl/{NEXTCLOUD}" in templates(pve, "pve3")
+    with pytest.raises(ValidationError, match="has this image already"):
+        actions.image_fetch_to_new_nodes(image=image)
+    pinned = actions.server_create(tenant=tenant_a, image=image, hostname="pinned", cores=1, memory_mb=1024, disk_gb=8,
+                                   password="long-enough", node=Node.objects.get(name="pve3"))
+    assert wait_done(pinned.operations.get()).state == Operation.State.SUCCEEDED

@@ -10,6 +10,7 @@ from django.test import Client
 
 from provisioning import actions
 from provisioning.models import Image, Operation
+from provisioning.reconcile import reconcile_cluster
 from tests.conftest import make_user
 
 from .conftest import wait_done, wait_for
@@ -58,6 +59,25 @@ def test_a_tag_that_moves_during_the_pull_is_refused_and_the_files_removed(tenan
     with pytest.raises(ValidationError, match="verified"):
         actions.image_approve(image=image, approved=True)
     assert not Image.available_to(tenant_a).filter(pk=image.pk).exists()
+
+
+def test_fetching_onto_a_new_node_refuses_a_moved_tag_and_keeps_the_image_offered(tenant_a, cluster, registry, worker):
+    registry.fail_node("pve3")
+    reconcile_cluster(cluster)
+    image, op = actions.oci_import(cluster=cluster, reference="nginx:1.27")
+    assert wait_done(op).state == Operation.State.SUCCEEDED, op.error
+    actions.image_approve(image=image, approved=True)
+    registry.recover_node("pve3")
+    reconcile_cluster(cluster)
+    image.refresh_from_db()
+    pinned = image.checksum
+    registry.registry_push("library/nginx", "1.27")
+
+    assert wait_done(actions.image_fetch_to_new_nodes(image=image)).state == Operation.State.FAILED
+    image.refresh_from_db()
+    assert image.nodes == ["pve", "pve2"] and stored(registry, image.volid) == {"pve", "pve2"}
+    assert image.checksum == pinned and f"not at the pinned {pinned}" in image.status_error
+    assert Image.available_to(tenant_a).filter(pk=image.pk).exists(), "still offered where it is"
 
 
 def test_a_digest_given_by_staff_must_still_be_the_tags(cluster, registry, worker):
