@@ -106,6 +106,8 @@ def order_place(*, order, user=None):
         try:
             with transaction.atomic():
                 _check_order(order.plan, order.image)
+                if order.node is not None and not provisioning.image_await_on(image=order.image, node=order.node):
+                    return order  # the image is being fetched onto the new node; a later pass places it
                 order.server = _build(
                     tenant=order.tenant, plan=order.plan, image=order.image, hostname=order.hostname,
                     ssh_keys=list(order.tenant.ssh_keys.all()), password="", node=order.node, user=user, request=None,

@@ -3,6 +3,7 @@
 from .marketplace import (  # noqa: F401
     appliance_import,
     image_approve,
+    image_await_on,
     image_fetch_to_new_nodes,
     oci_import,
     template_from_server,

@@ -97,6 +97,26 @@ def image_fetch_to_new_nodes(*, image, user=None, request=None):
     return op
 
 
+def image_await_on(*, image, node):
+    """For an order waiting for `node`: True once the image is there, False while it is fetched.
+
+    Starts the fetch the first time; raises ValidationError when the image cannot get there (an
+    own template lives elsewhere, or fetching onto that node failed, with the reason).
+    """
+    if image.installs_on(node):
+        return True
+    if image.source not in (Image.Source.APPLIANCE, Image.Source.OCI):
+        raise ValidationError(_("This image is not on node %(node)s; JIKU can fetch it there.") % {"node": node.name})
+    fetches = Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, params__image=image.pk)
+    if fetches.filter(state__in=Operation.ACTIVE_STATES).exists():
+        return False
+    failed = next((op for op in fetches.filter(state=Operation.State.FAILED) if node.name in op.params.get("nodes", [])), None)
+    if failed is not None:
+        raise ValidationError(_("The image could not be fetched onto node %(node)s: %(error)s") % {"node": node.name, "error": failed.error})
+    image_fetch_to_new_nodes(image=image)
+    return False
+
+
 def _online_nodes(cluster):
     nodes = list(Node.objects.filter(cluster=cluster, status=Node.Status.ONLINE).values_list("name", flat=True))
     if not nodes:

@@ -4,13 +4,17 @@ pvesim stands in for Docker Hub as it stands in for Proxmox: its registry answer
 distribution API, and its oci-registry-pull pulls from there.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from provisioning import actions
-from provisioning.models import Image, Operation
+from provisioning.models import Image, Node, Operation
 from provisioning.reconcile import reconcile_cluster
+from services.actions import order_create, order_place
+from services.models import Order, Plan
 from tests.conftest import make_user
 
 from .conftest import wait_done, wait_for
@@ -78,6 +82,12 @@ def test_fetching_onto_a_new_node_refuses_a_moved_tag_and_keeps_the_image_offere
     assert image.nodes == ["pve", "pve2"] and stored(registry, image.volid) == {"pve", "pve2"}
     assert image.checksum == pinned and f"not at the pinned {pinned}" in image.status_error
     assert Image.available_to(tenant_a).filter(pk=image.pk).exists(), "still offered where it is"
+
+    # An order waiting for pve3 (a new VDS) now fails with the reason instead of waiting forever.
+    plan = Plan.objects.create(name="CT S", slug="ct-s", kind="lxc", cores=1, memory_mb=512, disk_gb=4, price_monthly=Decimal("4.90"))
+    order = order_create(tenant=tenant_a, plan=plan, image=image, hostname="web", node=Node.objects.get(name="pve3"), pending=True)
+    order = order_place(order=order)
+    assert order.state == Order.State.FAILED and "could not be fetched onto node pve3" in order.error
 
 
 def test_a_digest_given_by_staff_must_still_be_the_tags(cluster, registry, worker):

@@ -66,3 +66,33 @@ def test_the_plans_snapshot_slots_limit_the_ordered_server(tenant_a, ct_image, w
     with pytest.raises(ValidationError, match="may keep 1 snapshots"):
         actions.snapshot_create(server=server, name="second")
     assert "1 of 1" in alice_client.get(f"/servers/{server.public_id}/").content.decode()
+
+
+def test_an_order_waiting_for_a_new_node_waits_until_its_appliance_is_fetched_there(tenant_a, cluster, pve, worker):
+    from provisioning import actions
+    from provisioning.models import Image, Node, Operation
+    from provisioning.reconcile import reconcile_cluster
+    from services.actions import order_place
+    from tests.provisioning.conftest import wait_done, wait_for
+
+    pve.fail_node("pve3")  # the customer's new VDS, still being installed
+    reconcile_cluster(cluster)
+    image, op = actions.appliance_import(cluster=cluster, template="debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz")
+    wait_done(op)
+    actions.image_approve(image=image, approved=True)
+    plan = Plan.objects.create(name="CT M", slug="ct-m", kind="lxc", cores=1, memory_mb=1024, disk_gb=8, price_monthly=Decimal("9.90"))
+    order = order_create(tenant=tenant_a, plan=plan, image=image, hostname="cloud", node=Node.objects.get(name="pve3"), pending=True)
+
+    pve.recover_node("pve3")
+    reconcile_cluster(cluster)
+    assert order_place(order=order).state == Order.State.PENDING, "not placed on a node without the file"
+    fetch = Operation.objects.filter(kind=Operation.Kind.DOWNLOAD).latest("created_at")
+    assert fetch.params["nodes"] == ["pve3"]
+    assert order_place(order=order).state == Order.State.PENDING
+    assert Operation.objects.filter(kind=Operation.Kind.DOWNLOAD).count() == 2, "one fetch, not one per pass"
+
+    wait_done(fetch)
+    assert Image.objects.get(pk=image.pk).nodes == ["pve", "pve2", "pve3"]
+    order = order_place(order=order)
+    assert order.state == Order.State.PLACED and order.server.node.name == "pve3"
+    wait_for(lambda: order.server.operations.filter(state=Operation.State.SUCCEEDED).exists(), message="the build")
