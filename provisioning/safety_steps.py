@@ -346,14 +346,29 @@ def oci_pin(ctx):
     Image.objects.filter(pk=ctx.params["image"]).update(checksum=digest)
 
 
+def _has_file(ctx, node, volid):
+    return volid in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=ctx.pve.cluster.template_storage)}
+
+
+def oci_clear_on(node):
+    """A file of that name already on the node is not ours to trust (a pull that failed to clean up)."""
+
+    def run(ctx):
+        volid = Image.objects.get(pk=ctx.params["image"]).volid
+        if _has_file(ctx, node, volid):
+            return ctx.pve.volume_delete(node=node, storage=ctx.pve.cluster.template_storage, volid=volid)
+        return None
+
+    return run
+
+
 def oci_pull_on(node):
     def run(ctx):
         image = Image.objects.get(pk=ctx.params["image"])
-        storage = ctx.pve.cluster.template_storage
-        if image.volid in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=storage)}:
-            return None
+        if _has_file(ctx, node, image.volid):
+            return None  # our own pull, started before a worker crash
         ref = _oci(ctx)
-        return ctx.pve.oci_pull(node=node, storage=storage, reference=ref.pull_name, filename=ref.filename)
+        return ctx.pve.oci_pull(node=node, storage=ctx.pve.cluster.template_storage, reference=ref.pull_name, filename=ref.filename)
 
     return run
 
@@ -361,9 +376,8 @@ def oci_pull_on(node):
 def oci_verify(ctx):
     """After the pulls: every node has the file and the tag still names the pinned digest."""
     image = Image.objects.get(pk=ctx.params["image"])
-    storage = ctx.pve.cluster.template_storage
     for node in ctx.params["nodes"]:
-        if image.volid not in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=storage)}:
+        if not _has_file(ctx, node, image.volid):
             raise ProxmoxError(_("Proxmox did not store the image as %(volid)s on %(node)s.") % {"volid": image.volid, "node": node})
     digest = _pinned_digest(ctx)
     if digest != ctx.params["digest"]:

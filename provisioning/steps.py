@@ -48,6 +48,7 @@ STEP_LABELS = {
     "download": _("Downloading template"),
     "template": _("Turning into template"),
     "pin": _("Asking the registry for the digest"),
+    "clear": _("Removing an old file of the same name"),
     "verify": _("Checking the digest again"),
 }
 
@@ -302,8 +303,10 @@ def _safety_steps(op, finish_running):
             return [_sync("check_vmid", check_vmid), Step("restore", safe.restore), _sync("readdress", safe.readdress), START, finish_running]
         return [STOP, Step("restore", safe.restore), Step("start", safe.start_if_was_running), _sync("finish", safe.rollback_done)]
     if kind == Operation.Kind.DOWNLOAD and op.params.get("oci"):
-        pulls = [Step("download", safe.oci_pull_on(node)) for node in op.params["nodes"]]
-        return [_sync("pin", safe.oci_pin), *pulls, _sync("verify", safe.oci_verify), _sync("finish", safe.download_done)]
+        nodes = op.params["nodes"]
+        clears = [Step("clear", safe.oci_clear_on(node)) for node in nodes]
+        pulls = [Step("download", safe.oci_pull_on(node)) for node in nodes]
+        return [_sync("pin", safe.oci_pin), *clears, *pulls, _sync("verify", safe.oci_verify), _sync("finish", safe.download_done)]
     if kind == Operation.Kind.DOWNLOAD:
         return [Step("download", safe.download_on(node)) for node in op.params["nodes"]] + [_sync("finish", safe.download_done)]
     if kind == Operation.Kind.HA:
