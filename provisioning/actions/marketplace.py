@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from provisioning import engine, registry
-from provisioning.actions.servers import enqueue_operation, lock_server, no_pending
+from provisioning.actions.servers import enqueue_operation, lock_server, no_pending, not_on_node_message
 from provisioning.models import Image, Node, Operation, Server
 from tenants.audit import audit_record
 
@@ -106,7 +106,7 @@ def image_await_on(*, image, node):
     if image.installs_on(node):
         return True
     if image.source not in (Image.Source.APPLIANCE, Image.Source.OCI):
-        raise ValidationError(_("This image is not on node %(node)s; JIKU can fetch it there.") % {"node": node.name})
+        raise ValidationError(not_on_node_message(image, node))
     fetches = Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, params__image=image.pk)
     if fetches.filter(state__in=Operation.ACTIVE_STATES).exists():
         return False

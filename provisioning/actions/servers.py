@@ -174,7 +174,7 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
             node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, only=only)
         else:
             if only is not None and node.name not in only:
-                raise PlacementError(_("This image is not on node %(node)s; JIKU can fetch it there.") % {"node": node.name})
+                raise PlacementError(not_on_node_message(fields.get("image"), node))
             check_pinned_node(node=node, cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
         vmid = allocate_vmid(cluster)
         ipv4, _pool = allocate_ipv4(cluster, node)
@@ -193,6 +193,13 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
         ipv4=ipv4,
         **fields,
     )
+
+
+def not_on_node_message(image, node):
+    where = {"image": image.name if image else "", "node": node.name if node else "–"}
+    if image is not None and image.source == Image.Source.OWN:
+        return _("The template %(image)s can only be installed on node %(node)s.") % {**where, "node": image.template_node}
+    return _("The image %(image)s is not on node %(node)s yet; JIKU can fetch it there.") % where
 
 
 # Which statuses each power action makes sense in.
@@ -289,7 +296,7 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
         if server.disk_gb < image.min_disk_gb:
             raise ValidationError({"image": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}})
         if not image.installs_on(server.node):
-            raise ValidationError({"image": _("This image is not on node %(node)s; JIKU can fetch it there.") % {"node": server.node.name if server.node else "–"}})
+            raise ValidationError({"image": not_on_node_message(image, server.node)})
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED, Server.Status.UNAVAILABLE):
             raise ValidationError(_("This server cannot be reinstalled in its current state."))
         if ssh_keys:
