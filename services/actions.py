@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from provisioning import actions as provisioning
 from provisioning.models import Cluster, Image, Node, Server
-from tenants.actions import _send_invitation
+from tenants.actions import invitation_send
 from tenants.audit import audit_record
 from tenants.models import Invitation, Membership, Responsibility, Role, Tenant
 
@@ -430,6 +430,6 @@ def offer_accept(*, offer, user, request=None):
         audit_record(action="offer.accepted", tenant=tenant, request=request, actor=user, obj=offer,
                      details={"node": node.name if node else None, "orders": [g.hostname for g in sizing.guests]})
         if invitation is not None:
-            transaction.on_commit(lambda: _send_invitation(invitation, request))
+            transaction.on_commit(lambda: invitation_send(invitation=invitation, request=request))
     orders_place_pending(offer=offer)
     return offer

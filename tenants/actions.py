@@ -104,11 +104,12 @@ def invitation_create(*, tenant, email, role, invited_by, request):
             action="invitation.created", tenant=tenant, request=request, actor=invited_by, obj=invitation,
             details={"email": email, "role": role},
         )
-    _send_invitation(invitation, request)
+    invitation_send(invitation=invitation, request=request)
     return invitation
 
 
-def _send_invitation(invitation, request):
+def invitation_send(*, invitation, request=None):
+    """Mail the invitation link; without a request the link is built from SITE_URL."""
     path = reverse("tenants:invitation_accept", args=[invitation.token])
     url = request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
     context = {"invitation": invitation, "url": url, "inviter": invitation.invited_by}
