@@ -5,8 +5,14 @@ cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
 export VAR_DIR="${VAR_DIR:-$(mktemp -d /tmp/jiku-var.XXXXXX)}"
 # The official Proxmox schema sits beside the checkout; the simulator validates every call with it.
-if [ -z "${PVESIM_SCHEMA:-}" ] && [ -f ../shared/pve-api/apidata.json ]; then
-    export PVESIM_SCHEMA="$(cd ../shared/pve-api && pwd)/apidata.json"
+# A clone made elsewhere (CI) finds it beside the checkout it was cloned from.
+for dir in ../shared/pve-api "$(git config --get remote.origin.url 2>/dev/null || true)/../shared/pve-api"; do
+    if [ -z "${PVESIM_SCHEMA:-}" ] && [ -f "$dir/apidata.json" ]; then
+        export PVESIM_SCHEMA="$(cd "$dir" && pwd)/apidata.json"
+    fi
+done
+if [ -z "${PVESIM_SCHEMA:-}" ]; then
+    echo "Note: ../shared/pve-api/apidata.json not found; pvesim checks calls without the official schema."
 fi
 .venv/bin/ruff check .
 .venv/bin/python manage.py compilemessages -v 0 --ignore=.venv
