@@ -56,8 +56,9 @@ class ReinstallForm(forms.Form):
     def __init__(self, *args, server, **kwargs):
         super().__init__(*args, **kwargs)
         images = Image.available_to(server.tenant).filter(kind=server.kind, cluster=server.cluster)
-        # Only images that exist on the server's node (see Image.placement_nodes).
-        self.fields["image"].queryset = images.filter(pk__in=[i.pk for i in images if i.installs_on(server.node)])
+        self.fields["image"].queryset = images
+        # Offer only images that exist on the server's node; server_reinstall refuses the others.
+        self.fields["image"].choices = [(i.pk, i.name) for i in images if i.installs_on(server.node)]
 
 
 class DeleteForm(forms.Form):

@@ -78,7 +78,7 @@ def _verify():
     return settings.OCI_REGISTRY_CA or True
 
 
-def _get(method, url, **kwargs):
+def _request(method, url, **kwargs):
     try:
         return requests.request(method, url, timeout=TIMEOUT, verify=_verify(), **kwargs)
     except requests.RequestException as exc:
@@ -93,7 +93,7 @@ def _token(challenge, repository):
     params = {"scope": fields.get("scope", f"repository:{repository}:pull")}
     if fields.get("service"):
         params["service"] = fields["service"]
-    response = _get("GET", fields["realm"], params=params)
+    response = _request("GET", fields["realm"], params=params)
     if response.status_code != 200:
         raise RegistryError(_("The registry refused a pull token (HTTP %(status)s).") % {"status": response.status_code})
     body = response.json()
@@ -105,10 +105,10 @@ def resolve(reference):
     base = settings.OCI_REGISTRY_ENDPOINTS.get(reference.host, f"https://{reference.host}").rstrip("/")
     url = f"{base}/v2/{reference.repository}/manifests/{reference.tag}"
     headers = {"Accept": MANIFEST_TYPES}
-    response = _get("HEAD", url, headers=headers)
+    response = _request("HEAD", url, headers=headers)
     if response.status_code == 401:
         token = _token(response.headers.get("WWW-Authenticate", ""), reference.repository)
-        response = _get("HEAD", url, headers={**headers, "Authorization": f"Bearer {token}"})
+        response = _request("HEAD", url, headers={**headers, "Authorization": f"Bearer {token}"})
     if response.status_code == 404:
         raise RegistryError(_("The registry does not know %(image)s.") % {"image": reference.pull_name})
     if response.status_code != 200:

@@ -338,7 +338,7 @@ def _pinned_digest(ctx):
 def oci_pin(ctx):
     """Pin the image to the digest its tag names now, or check the digest staff gave."""
     digest = _pinned_digest(ctx)
-    expected = ctx.params.get("digest") or _oci(ctx).digest
+    expected = ctx.params.get("digest")
     if expected and digest != expected:
         raise ProxmoxError(_("The tag points at %(now)s, not at the pinned %(pinned)s; nothing was pulled.") % {"now": digest, "pinned": expected})
     ctx.params["digest"] = digest

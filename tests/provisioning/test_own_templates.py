@@ -85,16 +85,21 @@ def test_unsuitable_servers_are_refused_and_nothing_changes(tenant_a, vm_image, 
     assert vm.status == Server.Status.RUNNING
 
 
-def test_a_reinstall_from_a_template_on_another_node_is_refused(tenant_a, vm_image, cluster, pve, worker):
+def test_a_reinstall_from_a_template_on_another_node_is_refused(tenant_a, vm_image, cluster, pve, worker, alice_client):
     prepared = build(tenant_a, vm_image, "base", node=Node.objects.get(name="pve"))
     image, op = actions.template_from_server(server=prepared, name="Base", for_everyone=True)
     wait_done(op)
     actions.image_approve(image=image, approved=True)
     elsewhere = build(tenant_a, vm_image, "other", node=Node.objects.get(name="pve2"))
+    build(tenant_a, vm_image, "base-2", node=Node.objects.get(name="pve"))
     with pytest.raises(ValidationError, match="can only be installed on node pve"):
         actions.server_reinstall(server=elsewhere, image=image, password="long-enough")
     elsewhere.refresh_from_db()
     assert elsewhere.image == vm_image and elsewhere.status == Server.Status.RUNNING
+    page = alice_client.get(f"/servers/{elsewhere.public_id}/").content.decode()
+    assert f'<option value="{vm_image.pk}"' in page and f'<option value="{image.pk}"' not in page, "not offered there"
+    page = alice_client.get(f"/servers/{Server.objects.get(hostname='base-2').public_id}/").content.decode()
+    assert f'<option value="{image.pk}"' in page
 
 
 def test_staff_make_a_template_on_the_marketplace_page(tenant_a, vm_image, cluster, pve, worker, alice_client):
