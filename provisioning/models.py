@@ -119,6 +119,9 @@ class Image(models.Model):
         OWN = "own", _("JIKU template")
         OCI = "oci", _("Application container (OCI)")
 
+    # Files Proxmox fetches onto each node (as opposed to templates with disks).
+    FETCHED_SOURCES = (Source.APPLIANCE, Source.OCI)
+
     class Status(models.TextChoices):
         READY = "ready", _("Ready")
         DOWNLOADING = "downloading", _("Downloading")
@@ -173,7 +176,7 @@ class Image(models.Model):
         """
         if self.source == self.Source.OWN:
             return [self.template_node]
-        if self.source in (self.Source.APPLIANCE, self.Source.OCI):
+        if self.source in self.FETCHED_SOURCES:
             return list(self.nodes)
         return None
 

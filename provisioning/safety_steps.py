@@ -283,12 +283,11 @@ def on_failure(op):
                 # A failed scheduled backup is tried once more a little later.
                 transaction.on_commit(lambda: run_backup_policy.apply_async((op.server_id, True), countdown=300))
     elif op.kind == Operation.Kind.DOWNLOAD:
-        images = Image.objects.filter(pk=op.params.get("image"))
         if op.params.get("more_nodes"):
             # The image stays offered on the nodes that have it; staff read why the others failed.
-            images.update(status_error=op.error[:1000])
+            Image.objects.filter(pk=op.params.get("image")).update(status_error=op.error[:1000])
         else:
-            images.update(status=Image.Status.FAILED, status_error=op.error[:1000])
+            image_failed(op)
         if op.params.get("oci"):
             oci_remove_pulled(op)
 
@@ -302,14 +301,20 @@ def on_failure(op):
 
 
 # --- marketplace downloads ------------------------------------------------------------------------
+def image_failed(op):
+    Image.objects.filter(pk=op.params.get("image")).update(status=Image.Status.FAILED, status_error=op.error[:1000])
+
+
+def _has_file(ctx, node, volid):
+    return volid in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=ctx.pve.cluster.template_storage)}
+
+
 def download_on(node):
     """Download the appliance on one node, unless it is there already; keep the index's checksum."""
 
     def run(ctx):
         image = Image.objects.get(pk=ctx.params["image"])
-        storage = ctx.pve.cluster.template_storage
-        present = {e["volid"] for e in ctx.pve.templates_on(node=node, storage=storage)}
-        if image.volid in present:
+        if _has_file(ctx, node, image.volid):
             return None
         entry = next((e for e in ctx.pve.appliances(node) if e.get("template") == ctx.params["template"]), None)
         if entry is None:
@@ -319,7 +324,7 @@ def download_on(node):
             image.checksum = entry.get("sha512sum") or entry.get("md5sum") or ""
             image.description = entry.get("headline") or entry.get("description", "")[:500]
             image.save(update_fields=["checksum", "description"])
-        return ctx.pve.appliance_download(node=node, storage=storage, template=ctx.params["template"])
+        return ctx.pve.appliance_download(node=node, storage=ctx.pve.cluster.template_storage, template=ctx.params["template"])
 
     return run
 
@@ -344,10 +349,6 @@ def oci_pin(ctx):
     ctx.params["digest"] = digest
     ctx.op.save(update_fields=["params"])
     Image.objects.filter(pk=ctx.params["image"]).update(checksum=digest)
-
-
-def _has_file(ctx, node, volid):
-    return volid in {e["volid"] for e in ctx.pve.templates_on(node=node, storage=ctx.pve.cluster.template_storage)}
 
 
 def oci_clear_on(node):

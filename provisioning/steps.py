@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import safety_steps as safe
-from .models import Cluster, Drift, Image, Operation, Server
+from .models import Cluster, Drift, Operation, Server
 from .placement import allocate_vmid, pool_for
 from .proxmox import ProxmoxError
 from .secrets import decrypt
@@ -374,4 +374,4 @@ def on_failure(op):
         stopped = op.step >= 1 and op.params.get("previous_status") == Server.Status.RUNNING
         server.transition(Server.Status.STOPPED if stopped else op.params.get("previous_status", Server.Status.UNAVAILABLE), reason)
         if op.kind == Operation.Kind.TEMPLATE:
-            Image.objects.filter(pk=op.params.get("image")).update(status=Image.Status.FAILED, status_error=op.error[:1000])
+            safe.image_failed(op)

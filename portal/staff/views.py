@@ -287,7 +287,7 @@ def marketplace(request):
     for cluster_id, name in Node.objects.filter(status=Node.Status.ONLINE).values_list("cluster_id", "name"):
         online.setdefault(cluster_id, set()).add(name)
     for image in images:
-        fetched = image.source in (Image.Source.APPLIANCE, Image.Source.OCI)
+        fetched = image.source in Image.FETCHED_SOURCES
         image.missing_nodes = sorted(online.get(image.cluster_id, set()) - set(image.nodes)) if fetched else []
     return render(request, "staff/marketplace.html", {"forms": forms, "images": images})
 

@@ -79,7 +79,7 @@ def image_fetch_to_new_nodes(*, image, user=None, request=None):
     while its tag still names the pinned digest); it stays offered on the others meanwhile."""
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
-        if image.source not in (Image.Source.APPLIANCE, Image.Source.OCI) or image.status != Image.Status.READY:
+        if image.source not in Image.FETCHED_SOURCES or image.status != Image.Status.READY:
             raise ValidationError(_("Only a verified appliance or application container can be fetched onto more nodes."))
         missing = [n for n in _online_nodes(image.cluster) if n not in image.nodes]
         if not missing:
@@ -105,7 +105,7 @@ def image_await_on(*, image, node):
     """
     if image.installs_on(node):
         return True
-    if image.source not in (Image.Source.APPLIANCE, Image.Source.OCI):
+    if image.source not in Image.FETCHED_SOURCES:
         raise ValidationError(not_on_node_message(image, node))
     fetches = Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, params__image=image.pk)
     if fetches.filter(state__in=Operation.ACTIVE_STATES).exists():
