@@ -91,6 +91,9 @@ def apply_config_values(kind, config, params, sync=True):
     for key, value in params.items():
         if key in CONTROL_PARAMS or value is None:
             continue
+        if isinstance(value, bool):
+            # a JSON true/false (``onboot``, ``protection``, ...) is stored as 1/0, as PVE writes it
+            value = int(value)
         value = str(value) if not isinstance(value, list) else ",".join(map(str, value))
         if key.startswith("net") and key[3:].isdigit():
             value = normalize_net(kind, value)

@@ -118,7 +118,7 @@ def cluster_status(req):
     st = req.state
     with st.lock:
         out = [{"id": "cluster", "type": "cluster", "name": st.cluster_name, "nodes": len(st.nodes),
-                "quorate": 1, "version": len(st.nodes) + 2}]
+                "quorate": 1, "version": st.config_version}]
         for i, node in enumerate(st.nodes.values()):
             out.append({"id": f"node/{node.name}", "type": "node", "name": node.name, "nodeid": i + 1,
                         "online": 1 if node.status == "online" else 0, "local": 1 if i == 0 else 0,

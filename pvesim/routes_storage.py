@@ -151,24 +151,16 @@ def content_delete(req):
 def vzdump(req):
     st = req.state
     node = req.p("node")
+    backup_all = str(req.p("all", "0")) == "1"
     with st.lock:
-        if str(req.p("all", "0")) == "1":
-            vmids = sorted(g.vmid for g in st.guests.values() if g.node == node)
-        elif req.p("pool"):
-            if req.p("pool") not in st.pools:
-                raise die(f"pool '{req.p('pool')}' does not exist")
-            vmids = sorted(st.pools[req.p("pool")]["vms"])
-        else:
-            vmids = [int(v) for v in re.split(r"[,;\s]+", str(req.p("vmid") or "")) if v]
-        if not vmids:
-            raise param_error({"vmid": "property is missing and it is not optional"})
+        vmids = _included_vmids(st, req, node, backup_all)
+        # "silent exit if specified VMs run on other nodes" (PVE/API2/VZDump.pm): no task at all
+        if not vmids and not backup_all:
+            return "OK"
         storeid = req.p("storage", "local")
         store = st.store(node, storeid)
         if "backup" not in store.cfg["content"]:
             raise die(f"can't use storage '{storeid}' for backups - wrong content type")
-        for vmid in vmids:
-            if vmid not in st.guests:
-                raise die(f"VM {vmid} does not exist")
     compress = str(req.p("compress", "0"))
     mode = req.p("mode", "snapshot")
     notes_tmpl = req.p("notes-template")
@@ -181,11 +173,8 @@ def vzdump(req):
         for vmid in vmids:
             with ctx.lock:
                 guest = st.guests.get(vmid)
-                if guest is None or guest.node != node:
-                    ctx.log(f"skip external VMs: {vmid}")
-                    continue
                 try:
-                    guest.check_lock()
+                    _claim_for_backup(guest, vmid, node)
                 except ApiError as exc:
                     ctx.log(f"ERROR: Backup of VM {vmid} failed - {exc.message}")
                     errors += 1
@@ -227,6 +216,38 @@ def vzdump(req):
 
     tid = str(vmids[0]) if len(vmids) == 1 else ""
     return start_task(req.core, req, node, "vzdump", tid, body)
+
+
+def _included_vmids(st, req, node, backup_all):
+    """The guests this node backs up, as PVE::VZDump::get_included_guests with the API's
+    ``node``: local guests plus ids that exist nowhere (kept so that they fail visibly in the
+    task); guests on other nodes are dropped without a trace."""
+    if backup_all and req.p("vmid"):
+        raise param_error({"all": "option conflicts with option 'vmid'"})
+    if req.p("pool") and req.p("vmid"):
+        raise param_error({"pool": "option conflicts with option 'vmid'"})
+    if req.p("pool"):
+        if req.p("pool") not in st.pools:
+            raise die(f"pool '{req.p('pool')}' does not exist")
+        wanted = [v for v in st.pools[req.p("pool")]["vms"] if v in st.guests]
+    elif req.p("vmid"):
+        wanted = [int(v) for v in re.split(r"[,;\s]+", str(req.p("vmid"))) if v]
+    elif backup_all:
+        wanted = list(st.guests)
+    else:
+        raise param_error({"vmid": "property is missing"})
+    return [v for v in sorted(wanted) if v and (v not in st.guests or st.guests[v].node == node)]
+
+
+def _claim_for_backup(guest, vmid, node):
+    """The checks before a guest's backup starts; raises with the text the task log shows."""
+    if guest is None:
+        raise die(f"unable to find VM '{vmid}'")
+    if guest.node != node:
+        # it migrated away after the job started; the local config is gone
+        sub = "qemu-server" if guest.type == "qemu" else "lxc"
+        raise die(f"Configuration file 'nodes/{node}/{sub}/{vmid}.conf' does not exist")
+    guest.check_lock()
 
 
 def _backup_volid(store, guest, compress):

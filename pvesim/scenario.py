@@ -146,6 +146,8 @@ def build_state(scenario):
         node = Node(n["name"], n.get("cpus", 32), int(n.get("memory_gib", 128) * GIB),
                     int(n.get("disk_gib", 100) * GIB), n.get("ip"))
         state.nodes[node.name] = node
+    # corosync config_version of the initial cluster; every simulated join adds one
+    state.config_version = len(state.nodes) + 2
     for s in layout.get("storages", []):
         cfg = {"storage": s["storage"], "type": s.get("type", "dir"),
                "content": set(str(s.get("content", "images")).split(",")),

@@ -2,7 +2,7 @@
 
 import re
 
-from . import ha
+from . import ha, nodes
 from .errors import ApiError, param_error
 from .guestcommon import public_config
 
@@ -30,8 +30,9 @@ def dump_state(core):
                               "content": [{k: v for k, v in vol.items() if not k.startswith("_")}
                                           for vol in store.volumes.values()]}
         return {
+            "cluster": {"name": st.cluster_name, "config_version": st.config_version},
             "nodes": [{"node": n.name, "status": n.status, "maxcpu": n.maxcpu, "maxmem": n.maxmem,
-                       "mem_used": st.mem_used_on(n.name)} for n in st.nodes.values()],
+                       "maxdisk": n.maxdisk, "mem_used": st.mem_used_on(n.name)} for n in st.nodes.values()],
             "guests": guests,
             "storage": storage,
             "tasks": [dict(t.status_dict(), log=list(t.lines)) for t in st.tasks.values()],
@@ -63,10 +64,15 @@ def dispatch(core, method, path, params):
             return "/_sim/faults", None
         if method == "GET":
             return "/_sim/faults", core.faults.list()
-    m = re.match(r"^/nodes/([^/]+)/(fail|recover)$", path)
+    m = re.match(r"^/nodes/([^/]+)/(fail|recover|join)$", path)
     if m and method == "POST":
-        (ha.fail_node if m.group(2) == "fail" else ha.recover_node)(core, m.group(1))
-        return f"/_sim/nodes/{{node}}/{m.group(2)}", None
+        name, action = m.group(1), m.group(2)
+        if action == "join":
+            sizes = {k: params[k] for k in ("cores", "memory_gb", "disk_gb") if params.get(k) is not None}
+            nodes.join_node(core, name, **sizes)
+        else:
+            (ha.fail_node if action == "fail" else nodes.recover_node)(core, name)
+        return f"/_sim/nodes/{{node}}/{action}", None
     if path == "/outage" and method == "POST":
         if core.outage_hook is None:
             raise ApiError(501, "outage needs a running server")

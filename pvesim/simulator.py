@@ -5,7 +5,7 @@ import tempfile
 import time
 import warnings
 
-from . import certs, ha
+from . import certs, ha, nodes
 from .core import Core
 from .server import HttpsFrontend
 from .sim_control import dump_state
@@ -108,7 +108,13 @@ class Simulator:
         ha.fail_node(self.core, node)
 
     def recover_node(self, node):
-        ha.recover_node(self.core, node)
+        """Bring a failed node back; its non-HA ``onboot=1`` guests start after a short delay."""
+        nodes.recover_node(self.core, node)
+
+    def join_node(self, name, cores=32, memory_gb=128, disk_gb=100):
+        """Add an empty node to the running cluster, as ``pvecm add`` does. Raises ApiError
+        (500 ``can't add existing node 'x'``, or 400 for an invalid name or size)."""
+        nodes.join_node(self.core, name, cores=cores, memory_gb=memory_gb, disk_gb=disk_gb)
 
     def outage(self, seconds):
         self._frontend.outage(seconds)

@@ -173,6 +173,7 @@ class State:
         self.reserved_vmids = set()
         self._pid = itertools.count(random.randint(0x10000, 0x80000))
         self.cluster_name = "pvesim"
+        self.config_version = 1  # corosync's config_version, shown in /cluster/status
 
     # -- nodes ---------------------------------------------------------------
     def node(self, name):
@@ -184,6 +185,14 @@ class State:
 
     def online_nodes(self):
         return [n for n in self.nodes.values() if n.status == "online"]
+
+    def add_node(self, node):
+        """Register a node that joins later: it gets empty copies of the per-node storages it
+        is not excluded from by a ``nodes`` list, and sees the shared ones through their Store."""
+        self.nodes[node.name] = node
+        for cfg in self.storage_cfg.values():
+            if not cfg.get("shared") and self._storage_on_node(cfg, node.name):
+                self.stores[(node.name, cfg["storage"])] = Store(cfg, node.name)
 
     # -- storage -------------------------------------------------------------
     def add_storage(self, cfg):

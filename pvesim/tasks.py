@@ -37,6 +37,8 @@ DURATIONS = {
     "ha_fence": 60.0,
     "ha_recovery": 5.0,
     "config": 0.5,
+    "startall": 3.0,        # from recover_node until pve-guests.service runs startall
+    "startall_vm_gap": 3.0,  # startall's pause after each VM start without startup up=
 }
 
 
@@ -73,6 +75,19 @@ class TaskContext:
         self.state.assert_not_aborted()
         if self.task.stop_requested:
             raise TaskError(self.task.stop_requested)
+
+    def wait_task(self, upid):
+        """Wait in real time until another task has stopped and return its exit status, as a
+        worker that forked child tasks polls them."""
+        other = self.state.tasks[upid]
+        while True:
+            with self.state.lock:
+                if other.status == "stopped":
+                    return other.exitstatus
+            if self.state.aborted.wait(0.01):
+                raise TaskAborted()
+            if self.task.stop_requested:
+                raise TaskError(self.task.stop_requested)
 
     def log(self, line):
         with self.state.lock:

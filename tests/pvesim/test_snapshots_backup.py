@@ -165,3 +165,79 @@ def test_backup_wrong_storage(prox):
     with pytest.raises(ResourceException) as exc:
         prox.nodes("pve").vzdump.post(vmid="100", storage="local-lvm")
     assert exc.value.content == "can't use storage 'local-lvm' for backups - wrong content type"
+
+
+def _tasks(prox, typefilter="vzdump"):
+    return [t["upid"] for t in prox.cluster.tasks.get() if t["type"] == typefilter]
+
+
+def test_vzdump_sent_to_a_node_without_the_guest_answers_ok_and_starts_no_task(prox, raw):
+    clone_vm(prox, 100)
+    clone_vm(prox, 101, target="pve2")
+    assert prox.nodes("pve3").vzdump.post(vmid="100", storage="backup") == "OK"
+    r = raw("POST", "/nodes/pve3/vzdump", data={"vmid": "100,101", "storage": "backup"})
+    assert r.status_code == 200 and r.json() == {"data": "OK"}
+    prox.pools.post(poolid="tenant-a")
+    prox.pools.put(poolid="tenant-a", vms="100")
+    assert prox.nodes("pve2").vzdump.post(pool="tenant-a", storage="backup") == "OK"
+    assert _tasks(prox) == [] and prox.nodes("pve3").tasks.get() == []
+    assert prox.nodes("pve").storage("backup").content.get(content="backup") == []
+    assert "lock" not in prox.nodes("pve").qemu(100).config.get()
+
+
+def test_vzdump_of_a_guest_that_exists_nowhere_fails_in_the_task(prox):
+    upid = prox.nodes("pve3").vzdump.post(vmid="555", storage="backup")
+    assert upid.split(":")[5:7] == ["vzdump", "555"]
+    status = wait(prox, upid)
+    assert status["exitstatus"] == "job errors"
+    log = [line["t"] for line in prox.nodes("pve3").tasks(upid).log.get()]
+    assert log == ["ERROR: Backup of VM 555 failed - unable to find VM '555'", "TASK ERROR: job errors"]
+
+
+def test_vzdump_with_a_mixed_list_backs_up_only_the_local_guests(prox):
+    clone_vm(prox, 100)
+    clone_vm(prox, 101, target="pve2")
+    # the one local guest names the task, as if it had been given alone
+    upid = prox.nodes("pve").vzdump.post(vmid="101,100", storage="backup")
+    assert upid.split(":")[6] == "100"
+    wait_ok(prox, upid)
+    log = [line["t"] for line in prox.nodes("pve").tasks(upid).log.get()]
+    assert not any("101" in line for line in log)
+    backups = prox.nodes("pve").storage("backup").content.get(content="backup")
+    assert [b["vmid"] for b in backups] == [100]
+    # an orphaned id is kept and fails visibly; the guest on pve2 is still left out
+    upid = prox.nodes("pve").vzdump.post(vmid="555,101,100", storage="backup")
+    assert upid.split(":")[6] == ""
+    status = wait(prox, upid)
+    assert status["exitstatus"] == "job errors"
+    log = [line["t"] for line in prox.nodes("pve").tasks(upid).log.get()]
+    assert log[0] == "Starting Backup of VM 100 (qemu)"
+    assert "ERROR: Backup of VM 555 failed - unable to find VM '555'" in log
+    assert not any("101" in line for line in log)
+    backups = prox.nodes("pve").storage("backup").content.get(content="backup")
+    assert sorted(b["vmid"] for b in backups) == [100, 100]
+    assert "lock" not in prox.nodes("pve2").qemu(101).config.get()
+
+
+def test_vzdump_all_runs_a_task_even_on_a_node_without_guests(prox):
+    clone_vm(prox, 101, target="pve2")
+    upid = prox.nodes("pve3").vzdump.post(all=1, storage="backup")
+    assert upid.split(":")[5:7] == ["vzdump", ""]
+    wait_ok(prox, upid)
+    assert prox.nodes("pve3").storage("backup").content.get(content="backup") == []
+    upid = prox.nodes("pve2").vzdump.post(all=1, storage="backup")
+    assert upid.split(":")[6] == "101"
+    wait_ok(prox, upid)
+    assert [b["vmid"] for b in prox.nodes("pve").storage("backup").content.get(content="backup")] == [101]
+
+
+def test_vzdump_parameter_errors(prox):
+    with pytest.raises(ResourceException) as exc:
+        prox.nodes("pve").vzdump.post(storage="backup")
+    assert exc.value.status_code == 400 and exc.value.errors == {"vmid": "property is missing"}
+    with pytest.raises(ResourceException) as exc:
+        prox.nodes("pve").vzdump.post(vmid="100", all=1)
+    assert exc.value.errors == {"all": "option conflicts with option 'vmid'"}
+    with pytest.raises(ResourceException) as exc:
+        prox.nodes("pve").vzdump.post(pool="nope")
+    assert exc.value.content == "pool 'nope' does not exist"
