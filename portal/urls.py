@@ -15,3 +15,9 @@ urlpatterns = [
     path("staff/", include("portal.staff.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer in the API's JSON error shape; elsewhere they are Django's own pages.
+handler400 = "portal.api.errors.bad_request"
+handler403 = "portal.api.errors.permission_denied"
+handler404 = "portal.api.errors.page_not_found"
+handler500 = "portal.api.errors.server_error"

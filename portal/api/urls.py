@@ -1,13 +1,28 @@
-"""/api/v1/: every endpoint registers on one router."""
+"""/api/v1/: every endpoint registers on one router; whatever matches none of them answers a JSON 404."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .errors import Unrouted
+from .metadata import JsonOptions
 from .safety import SAFETY_ROUTES
 
 app_name = "api"
+
+
+class SchemaView(JsonOptions, SpectacularAPIView):
+    pass
+
+
+class SwaggerView(JsonOptions, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(JsonOptions, SpectacularRedocView):
+    pass
+
 
 router = SimpleRouter()
 router.register("servers", views.ServerViewSet, basename="server")
@@ -22,8 +37,9 @@ for prefix, viewset, basename in SAFETY_ROUTES:
 urlpatterns = [
     path("quota/", views.QuotaView.as_view(), name="quota"),
     path("me/", views.MeView.as_view(), name="me"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
     *router.urls,
+    re_path(r"", Unrouted.as_view(), name="unrouted"),  # last: matches every path the routes above did not
 ]
