@@ -19,8 +19,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# Static files and translations are baked into the image; the dummy key exists only for this step.
-RUN SECRET_KEY=build-only-not-secret DEBUG=0 python manage.py collectstatic --noinput -v 0 \
+# Static files and translations are baked into the image; the dummy keys exist only for this step.
+RUN SECRET_KEY=build-only-not-secret FIELD_ENCRYPTION_KEY=build-only-not-secret DEBUG=0 python manage.py collectstatic --noinput -v 0 \
     && if [ -d locale ]; then SECRET_KEY=build-only-not-secret python manage.py compilemessages -v 0; fi \
     && rm -f "$VAR_DIR/secret_key" \
     && chown -R portal:portal "$VAR_DIR"

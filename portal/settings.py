@@ -2,7 +2,8 @@
 
 The defaults need no services at all (SQLite and a file-system Celery broker under var/), so a
 newcomer can run the demo in one command. Production sets DATABASE_URL, CELERY_BROKER_URL,
-REDIS_URL, SECRET_KEY(_FILE), ALLOWED_HOSTS, EMAIL_* and DEBUG=0.
+REDIS_URL, SECRET_KEY(_FILE), FIELD_ENCRYPTION_KEY(_FILE), ALLOWED_HOSTS, EMAIL_* and DEBUG=0;
+without both secrets DEBUG=0 refuses to start.
 """
 
 import os
@@ -35,26 +36,47 @@ def read_secret(name):
     return None
 
 
+DEBUG = env_bool("DEBUG", True)
+
+
+def _required_in_production(name, purpose):
+    """Production (DEBUG=0) never invents a secret: web and worker on different machines would disagree."""
+    value = read_secret(name)
+    if not value and not DEBUG:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"{name} is not set. Production (DEBUG=0) needs {name}, or {name}_FILE naming a file that holds it, "
+            f"with the same value for web, worker and beat ({purpose}). Generate one with: "
+            f"python3 -c \"import secrets; print(secrets.token_urlsafe(50))\". See .env.example."
+        )
+    return value
+
+
 def _secret_key():
-    key = read_secret("SECRET_KEY")
+    key = _required_in_production("SECRET_KEY", "it signs sessions and links")
     if key:
         return key
-    # Generated once and kept out of the repository, so dev and demo sessions survive restarts.
+    # Development and the demo only: generated once, kept out of the repository and readable by its owner only.
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin whose login page is allauth's (rate limits, two-factor): portal/admin_site.py
+    "portal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -223,8 +245,12 @@ OCI_REGISTRY_ENDPOINTS = {
     **dict(pair.split("=", 1) for pair in env_list("OCI_REGISTRY_ENDPOINTS") if "=" in pair),
 }
 OCI_REGISTRY_CA = os.environ.get("OCI_REGISTRY_CA", "")
-# Key for secrets kept in the database (Cluster token secrets); falls back to SECRET_KEY.
-FIELD_ENCRYPTION_KEY = read_secret("FIELD_ENCRYPTION_KEY") or SECRET_KEY
+# Key for secrets kept in the database (Cluster token secrets). Production must set it; it stays
+# when SECRET_KEY is rotated. Development and the demo fall back to SECRET_KEY.
+FIELD_ENCRYPTION_KEY = (
+    _required_in_production("FIELD_ENCRYPTION_KEY", "it encrypts the clusters' token secrets: keep it and back it up")
+    or SECRET_KEY
+)
 
 LOGGING = {
     "version": 1,

@@ -64,7 +64,8 @@ class NodeInline(admin.TabularInline):
     model = Node
     extra = 0
     fields = ["name", "kind", "provider", "status", "maintenance", "draining", "dedicated_tenant", "max_cores", "max_memory_mb"]
-    readonly_fields = ["status", "max_cores", "max_memory_mb"]
+    # Maintenance and draining change through the actions (audited, drains started), never as plain fields.
+    readonly_fields = ["status", "maintenance", "draining", "max_cores", "max_memory_mb"]
     autocomplete_fields = ["dedicated_tenant"]
 
 
@@ -81,11 +82,22 @@ class ClusterAdmin(AuditedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_nodes=Count("nodes"))
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # Read-only, the form field would be rendered from the model's property: the decrypted secret.
+        if not self.has_change_permission(request, obj):
+            fields = [f for f in fields if f != "token_secret"]
+        return fields
+
+    def has_operate_permission(self, request):
+        # Reconcile and test connection; operators have it without change_cluster (the credentials).
+        return request.user.has_perm("provisioning.operate_cluster")
+
     @admin.display(description=_("nodes"), ordering="_nodes")
     def node_count(self, obj):
         return obj._nodes
 
-    @admin.action(description=_("Test connection (version, nodes, token permissions)"), permissions=["view"])
+    @admin.action(description=_("Test connection (version, nodes, token permissions)"), permissions=["operate"])
     def test_connection(self, request, queryset):
         as_admin(request)
         for cluster in queryset:
@@ -101,7 +113,7 @@ class ClusterAdmin(AuditedAdmin):
             else:
                 self.message_user(request, f"{text} " + _("The token has every privilege the portal needs."), messages.SUCCESS)
 
-    @admin.action(description=_("Reconcile now"), permissions=["change"])
+    @admin.action(description=_("Reconcile now"), permissions=["operate"])
     def reconcile_now(self, request, queryset):
         as_admin(request)
         for cluster in queryset:
@@ -120,7 +132,9 @@ class NodeAdmin(AuditedAdmin):
     list_select_related = ["cluster", "dedicated_tenant"]
     search_fields = ["name", "provider_name", "cluster__name"]
     autocomplete_fields = ["dedicated_tenant"]
-    readonly_fields = ["status", "cpu_usage", "memory_used_mb", "disk_used_gb", "last_seen_at"]
+    # Maintenance and draining change through the actions below (audited, the drain started), not as fields.
+    readonly_fields = ["status", "maintenance", "draining", "drain_error", "cpu_usage", "memory_used_mb", "disk_used_gb",
+                       "last_seen_at"]
     actions = ["maintenance_on", "maintenance_off", "drain"]
 
     def get_queryset(self, request):

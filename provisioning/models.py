@@ -45,6 +45,9 @@ class Cluster(models.Model):
         ordering = ["name"]
         verbose_name = _("cluster")
         verbose_name_plural = _("clusters")
+        # Operators run a cluster (reconcile, test the connection) without change_cluster, which
+        # covers its API address, token and CA.
+        permissions = [("operate_cluster", _("Can operate a cluster (reconcile, test connection)"))]
 
     def __str__(self):
         return self.name

@@ -43,7 +43,10 @@ def generate(directory=None, hostnames=("localhost",), ips=("127.0.0.1",)):
     key_path = os.path.join(directory, "key.pem")
     with open(cert_path, "wb") as fh:
         fh.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as fh:
+    # The private key is readable by its owner only, whatever the umask.
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as fh:
         fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                    serialization.NoEncryption()))
     return cert_path, key_path

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 PVE_PORT="${PVE_PORT:-8006}"
 export VAR_DIR="${VAR_DIR:-$PWD/var}"
+# The demo's secrets (database, secret_key, the simulator's key and token) are for this user only.
+umask 077
 mkdir -p "$VAR_DIR/pvesim"
 PY=.venv/bin/python
 
@@ -21,7 +23,8 @@ trap stop INT TERM
 rm -rf "$VAR_DIR/db.sqlite3" "$VAR_DIR/broker" "$VAR_DIR/cache"
 $PY manage.py migrate -v 0 || exit 1
 if command -v msgfmt >/dev/null; then
-    $PY manage.py compilemessages -v 0 --ignore=.venv >/dev/null 2>&1 || echo "(translations not compiled)"
+    # The catalogues are part of the checkout, not secrets: the usual file modes.
+    (umask 022; $PY manage.py compilemessages -v 0 --ignore=.venv >/dev/null 2>&1) || echo "(translations not compiled)"
 else
     echo "Note: gettext is not installed, so the portal shows English instead of German."
 fi
@@ -29,6 +32,8 @@ fi
 # The simulator keeps one token and certificate across demo runs, so the portal's cluster stays valid.
 [ -f "$VAR_DIR/pvesim/token" ] || $PY -c "import secrets; print(secrets.token_hex(16))" > "$VAR_DIR/pvesim/token"
 [ -f "$VAR_DIR/pvesim/cert.pem" ] || $PY -c "from pvesim.certs import generate; generate('$VAR_DIR/pvesim')"
+# Files left by older runs (made before the umask above) are tightened too.
+chmod 600 "$VAR_DIR/db.sqlite3" "$VAR_DIR/secret_key" "$VAR_DIR/pvesim/token" "$VAR_DIR/pvesim/key.pem" 2>/dev/null
 TOKEN="root@pam!portal=$(cat "$VAR_DIR/pvesim/token")"
 $PY -m pvesim --port "$PVE_PORT" --token "$TOKEN" --scenario demo --time-scale 1.0 \
     --cert "$VAR_DIR/pvesim/cert.pem" --key "$VAR_DIR/pvesim/key.pem" > "$VAR_DIR/pvesim.log" 2>&1 &
@@ -56,7 +61,7 @@ cat <<EOT
     Customer (owner of Musterfirma GmbH):  kunde@demo.jiku
     Customer (member):                     mitarbeiter@demo.jiku
     JIKU admin:                            admin@demo.jiku      (/staff/ and /admin/)
-    JIKU operator:                         operator@demo.jiku   (/staff/, no billing data)
+    JIKU operator:                         operator@demo.jiku   (/staff/, no credentials, no billing data)
     JIKU sales:                            vertrieb@demo.jiku   (/sales/offers/)
 
   Proxmox simulator: https://127.0.0.1:$PVE_PORT/api2/json (token $TOKEN)

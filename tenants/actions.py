@@ -46,6 +46,12 @@ def _unique_slug(name):
 
 
 def tenant_create(*, name, owner, request=None):
+    if owner.is_staff:
+        # A staff account owning a customer tenant could order servers as that customer.
+        raise ValidationError(_(
+            "JIKU staff accounts do not create customer tenants. Customers sign up themselves; "
+            "an accepted offer becomes a tenant through the sales pages."
+        ))
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -140,6 +146,10 @@ def invitation_accept(*, invitation, user, request):
             raise ValidationError(
                 _("This invitation has expired. Please ask for a new one."), code="expired"
             )
+        if user.is_staff:
+            # Staff act for JIKU; as a member they could order and operate as the customer.
+            raise ValidationError(_("JIKU staff accounts do not join customer tenants; use the staff pages."),
+                                  code="staff")
         if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
             raise ValidationError(
                 _("This invitation was sent to %(email)s. Sign in with that address (and verify it) to accept it.")

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -214,3 +216,17 @@ class ServiceRequestAdmin(AuditedAdmin):
     def has_add_permission(self, request):
         # Customers ask through the portal; staff answer here or on the staff pages.
         return False
+
+
+class StaffUserAdmin(UserAdmin):
+    """JIKU admins give staff their roles (groups); only a superuser makes another superuser."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffUserAdmin)

@@ -10,6 +10,12 @@ OPERATOR = "Operator"
 SALES = "Sales"  # the same group services/migrations/0003_catalogue.py creates with "sell"
 
 # group -> list of (app label, model or "*", actions or "*"); custom codenames as ("app", None, [codename]).
+# Each right is given on purpose (tests/staff/test_role_matrix.py walks the admin and staff URLs):
+# - Admin: everything.
+# - Operator: runs the platform (maintenance, drain, reconcile, test connection, retry/cancel,
+#   drift, marketplace imports and approvals, service requests), reads the rest. No change_cluster
+#   (the API address, token, CA and TLS verification), no deletes, no billing data, no suspension.
+# - Sales: offers and the sales pages; nothing of operations.
 ROLES = {
     ADMIN: [
         ("tenants", "*", "*"),
@@ -20,10 +26,13 @@ ROLES = {
         ("auth", "group", ["view"]),
     ],
     OPERATOR: [
-        ("provisioning", "*", ["view", "change"]),
-        ("provisioning", "node", ["add"]),
-        ("provisioning", "image", ["add"]),
-        ("provisioning", "ippool", ["add"]),
+        ("provisioning", "*", ["view"]),
+        ("provisioning", None, ["operate_cluster"]),
+        ("provisioning", "node", ["add", "change"]),
+        ("provisioning", "image", ["add", "change"]),
+        ("provisioning", "ippool", ["add", "change"]),
+        ("provisioning", "operation", ["change"]),
+        ("provisioning", "drift", ["change"]),
         ("tenants", "tenant", ["view"]),
         ("tenants", "membership", ["view"]),
         ("tenants", "auditevent", ["view"]),

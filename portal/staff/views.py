@@ -83,7 +83,7 @@ def overview(request):
 
 
 @require_POST
-@staff_required("provisioning.change_cluster")
+@staff_required("provisioning.operate_cluster")
 def cluster_reconcile(request, pk):
     cluster = get_object_or_404(Cluster, pk=pk)
     stats = actions.cluster_reconcile(cluster=cluster, user=request.user, request=request)
@@ -95,7 +95,7 @@ def cluster_reconcile(request, pk):
 
 
 @require_POST
-@staff_required("provisioning.view_cluster")
+@staff_required("provisioning.operate_cluster")
 def cluster_test(request, pk):
     cluster = get_object_or_404(Cluster, pk=pk)
     r = actions.cluster_test_connection(cluster=cluster, user=request.user, request=request)

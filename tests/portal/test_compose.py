@@ -49,21 +49,71 @@ def test_every_service_has_a_health_check_and_the_simulator_is_optional():
 def test_env_example_documents_what_settings_read():
     documented = {line.split("=", 1)[0].lstrip("# ") for line in (ROOT / ".env.example").read_text().splitlines()
                   if "=" in line}
-    assert {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "SECRET_KEY_FILE", "ALLOWED_HOSTS",
-            "CSRF_TRUSTED_ORIGINS", "EMAIL_HOST", "EMAIL_HOST_PASSWORD", "DEBUG"} <= documented
+    assert {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "SECRET_KEY_FILE", "FIELD_ENCRYPTION_KEY",
+            "FIELD_ENCRYPTION_KEY_FILE", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "EMAIL_HOST", "EMAIL_HOST_PASSWORD",
+            "DEBUG"} <= documented
 
 
-def test_production_settings_pass_the_deploy_check(tmp_path):
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50)[:50],
-        "ALLOWED_HOSTS": "portal.example",
-        "VAR_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
+SECRET_NAMES = ("SECRET_KEY", "SECRET_KEY_FILE", "FIELD_ENCRYPTION_KEY", "FIELD_ENCRYPTION_KEY_FILE")
+
+
+def production_env(tmp_path, **values):
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES}
+    return {**env, "DEBUG": "0", "ALLOWED_HOSTS": "portal.example", "VAR_DIR": str(tmp_path), **values}
+
+
+def deploy_check(env):
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    env = production_env(tmp_path, SECRET_KEY=secrets.token_urlsafe(50)[:50], FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(50))
+    result = deploy_check(env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_secrets_may_come_from_files(tmp_path):
+    (tmp_path / "sk").write_text(secrets.token_urlsafe(50) + "\n")
+    (tmp_path / "fek").write_text(secrets.token_urlsafe(50) + "\n")
+    env = production_env(tmp_path, SECRET_KEY_FILE=str(tmp_path / "sk"), FIELD_ENCRYPTION_KEY_FILE=str(tmp_path / "fek"))
+    result = deploy_check(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY"])
+def test_production_refuses_to_start_without_either_secret(tmp_path, missing):
+    given = {"SECRET_KEY": secrets.token_urlsafe(50), "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(50)}
+    del given[missing]
+    result = deploy_check(production_env(tmp_path, **given))
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {missing} is not set." in result.stderr
+    assert f"{missing}_FILE" in result.stderr and "secrets.token_urlsafe" in result.stderr
+    # Nothing was invented in its place for the next start to pick up.
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_the_demo_generates_a_secret_key_only_its_owner_can_read(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**env, "DEBUG": "1", "VAR_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_demo_script_keeps_its_secrets_to_the_owner():
+    script = (ROOT / "scripts" / "demo.sh").read_text()
+    # Before the database, the secret key and the simulator's key and token are created.
+    assert script.index("umask 077") < script.index("manage.py migrate") < script.index("pvesim/token")
+    assert 'chmod 600 "$VAR_DIR/db.sqlite3" "$VAR_DIR/secret_key" "$VAR_DIR/pvesim/token" "$VAR_DIR/pvesim/key.pem"' in script
+
+
+def test_env_example_sets_both_production_secrets():
+    values = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    assert values["DEBUG"] == "0"
+    assert values["SECRET_KEY"] and values["FIELD_ENCRYPTION_KEY"] and values["SECRET_KEY"] != values["FIELD_ENCRYPTION_KEY"]

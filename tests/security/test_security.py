@@ -32,7 +32,8 @@ def test_every_state_change_needs_a_csrf_token(world, alice):  # noqa: F811
 
 
 def test_production_cookies_are_secure_and_https_is_enforced(tmp_path):
-    env = dict(os.environ, DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="portal.example", VAR_DIR=str(tmp_path))
+    env = dict(os.environ, DEBUG="0", SECRET_KEY="x" * 60, FIELD_ENCRYPTION_KEY="y" * 60, ALLOWED_HOSTS="portal.example",
+               VAR_DIR=str(tmp_path))
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
@@ -77,3 +78,15 @@ def test_a_tenant_that_requires_two_factor_sends_members_to_set_it_up(alice_clie
     assert response.status_code == 302
     location = response["Location"]
     assert location.startswith("/accounts/") and ("totp" in location or "reauthenticate" in location)
+
+
+def test_the_simulators_private_key_is_readable_by_its_owner_only(tmp_path):
+    from pvesim.certs import generate
+
+    old = os.umask(0o022)  # a permissive umask must not leak the key
+    try:
+        cert_path, key_path = generate(str(tmp_path))
+    finally:
+        os.umask(old)
+    assert os.stat(key_path).st_mode & 0o777 == 0o600
+    assert os.stat(cert_path).st_mode & 0o777 == 0o644  # the certificate is public

@@ -100,7 +100,7 @@ def test_only_admins_may_suspend_tenants(otto_client, dora_client, tenant_a):
 
 
 def test_the_nav_shows_operations_to_operators_only(otto_client, sam_client, alice_client):
-    # Staff without a tenant land on the onboarding page, which has the same navigation.
+    # Staff without a tenant land on their staff page at /welcome/, which has the same navigation.
     assert f'href="{reverse("staff:overview")}"' in otto_client.get("/welcome/").content.decode()
     assert f'href="{reverse("staff:overview")}"' not in sam_client.get("/welcome/").content.decode()
     assert f'href="{reverse("staff:overview")}"' not in alice_client.get("/").content.decode()

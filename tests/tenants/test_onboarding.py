@@ -66,3 +66,43 @@ def test_switching_keeps_a_local_next_but_not_a_foreign_one(alice_client, alice)
     switch = reverse("tenants:switch")
     assert alice_client.post(switch, {"tenant": "zulu", "next": "/team/"})["Location"] == "/team/"
     assert alice_client.post(switch, {"tenant": "zulu", "next": "https://evil.example/"})["Location"] == "/"
+
+
+def test_staff_accounts_do_not_create_customer_tenants(db):
+    from django.core.exceptions import ValidationError
+
+    from tenants import actions
+
+    staff = make_user("sam@jiku.example", is_staff=True)
+    try:
+        actions.tenant_create(name="Sam's Test GmbH", owner=staff)
+    except ValidationError as exc:
+        assert "JIKU staff accounts do not create customer tenants" in " ".join(exc.messages)
+    else:
+        raise AssertionError("a staff account created a tenant")
+    assert Tenant.objects.count() == 0
+
+
+def test_sales_staff_without_a_tenant_are_pointed_to_their_staff_area(client, db):
+    from tenants.staff_roles import SALES
+    from tests.staff.conftest import make_staff
+
+    client.force_login(make_staff("sam@jiku.example", SALES))
+    response = client.get(reverse("provisioning:server_list"), follow=True)
+    assert response.redirect_chain[-1][0] == ONBOARDING
+    page = response.content.decode()
+    assert "Your staff account" in page and f'href="{reverse("services:offer_list")}"' in page
+    assert 'name="name"' not in page and f'href="{reverse("staff:overview")}"' not in page
+    assert client.post(ONBOARDING, {"name": "Prospect GmbH"}).status_code == 200
+    assert Tenant.objects.count() == 0
+    assert client.get(reverse("services:order")).status_code in (302, 403)
+    assert Tenant.objects.count() == 0
+
+
+def test_operators_without_a_tenant_are_pointed_to_the_operations_pages(client, db):
+    from tenants.staff_roles import OPERATOR
+    from tests.staff.conftest import make_staff
+
+    client.force_login(make_staff("otto@jiku.example", OPERATOR))
+    page = client.get(ONBOARDING).content.decode()
+    assert f'href="{reverse("staff:overview")}"' in page and f'href="{reverse("services:offer_list")}"' not in page
