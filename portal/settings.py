@@ -233,6 +233,9 @@ PROVISIONING_POLL_INTERVAL = float(os.environ.get("PROVISIONING_POLL_INTERVAL", 
 PROVISIONING_STALL_SECONDS = int(os.environ.get("PROVISIONING_STALL_SECONDS", "120"))
 # How long a worker may go silent on an operation before the sweep hands it to another worker.
 PROVISIONING_LEASE_SECONDS = int(os.environ.get("PROVISIONING_LEASE_SECONDS", "90"))
+# A node that booted less than this long ago is still starting its guests (start at boot);
+# reconcile does not call a stopped server "stopped unexpectedly" before then.
+RECONCILE_BOOT_GRACE_SECONDS = int(os.environ.get("RECONCILE_BOOT_GRACE_SECONDS", "180"))
 # Backups of a deleted server stay restorable this long.
 BACKUP_RETENTION_DAYS = int(os.environ.get("BACKUP_RETENTION_DAYS", "14"))
 

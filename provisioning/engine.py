@@ -120,6 +120,16 @@ def run(op_id):
     finally:
         if op.state in (Operation.State.SUCCEEDED, Operation.State.FAILED):
             _kick_next(op)
+            _follow_up(op)
+
+
+def _follow_up(op):
+    """Work that comes after an operation is scheduled here, never from inside its steps, so a
+    problem with the next piece of work can never become this operation's outcome."""
+    from .tasks import continue_drain
+
+    if op.kind == Operation.Kind.MIGRATE and op.params.get("drain"):
+        continue_drain.delay(op.params["drain"], op.pk)
 
 
 def _advance(ctx, steps, deadline, node_id):

@@ -16,8 +16,8 @@ class ServerCreateForm(forms.Form):
         label=_("SSH keys"), queryset=SSHKey.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     password = forms.CharField(
-        label=_("Password"), required=False, widget=forms.PasswordInput(render_value=False), min_length=8,
-        help_text=_("Optional; with SSH keys you do not need one."),
+        label=_("Password"), required=False, widget=forms.PasswordInput(render_value=False),
+        help_text=_("Optional with SSH keys. At least 10 characters, not a common password, not only digits."),
     )
 
     def __init__(self, *args, tenant, **kwargs):
@@ -50,7 +50,10 @@ class RenameForm(forms.Form):
 
 class ReinstallForm(forms.Form):
     image = forms.ModelChoiceField(label=_("Image"), queryset=Image.objects.none(), empty_label=None)
-    password = forms.CharField(label=_("New password"), required=False, widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(
+        label=_("New password"), required=False, widget=forms.PasswordInput,
+        help_text=_("At least 10 characters, not a common password, not only digits."),
+    )
     confirm = forms.BooleanField(label=_("I understand that all data on the server is erased."))
 
     def __init__(self, *args, server, **kwargs):
@@ -106,6 +109,13 @@ class RestoreForm(forms.Form):
     )
     hostname = forms.CharField(label=_("Hostname of the new server"), max_length=63, required=False)
     confirm = forms.BooleanField(label=_("I understand that the original server's data is replaced."), required=False)
+
+    def __init__(self, *args, allow_same=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not allow_same:
+            # The contract gives rollbacks to JIKU: the customer restores into a new server only.
+            self.fields["target"].choices = [("new", _("into a new server"))]
+            del self.fields["confirm"]
 
     def clean(self):
         data = super().clean()

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant, TenantQuerySet
@@ -35,6 +36,8 @@ class Cluster(models.Model):
     bridge = models.CharField(_("network bridge"), max_length=32, default="vmbr0")
     # Learnt by reconcile from the disk storage's type: LVM-thin, ZFS, Ceph and qcow2 can snapshot.
     snapshot_capable = models.BooleanField(_("storage can take snapshots"), default=True)
+    # Learnt by reconcile: storages every node reads. A backup elsewhere restores only on its node.
+    shared_storages = models.JSONField(_("shared storages"), default=list, blank=True)
     cpu_overcommit = models.DecimalField(_("CPU overcommit ratio"), max_digits=4, decimal_places=2, default=4)
     memory_overcommit = models.DecimalField(_("memory overcommit ratio"), max_digits=4, decimal_places=2, default=1)
     active = models.BooleanField(_("active"), default=True)
@@ -92,6 +95,12 @@ class Node(models.Model):
     max_cores = models.PositiveIntegerField(_("cores"), default=0)
     max_memory_mb = models.PositiveIntegerField(_("memory (MiB)"), default=0)
     max_disk_gb = models.PositiveIntegerField(_("disk (GiB)"), default=0)
+    # What was sold for a customer's VDS (offer acceptance); the node that joins is compared with it.
+    sold_cores = models.PositiveIntegerField(_("cores sold"), null=True, blank=True)
+    sold_memory_mb = models.PositiveIntegerField(_("memory sold (MiB)"), null=True, blank=True)
+    sold_disk_gb = models.PositiveIntegerField(_("disk sold (GiB)"), null=True, blank=True)
+    # Why a drain stopped (no room for the next server, a move failed): for staff, never customers.
+    drain_error = models.TextField(_("drain stopped because"), blank=True)
     cpu_usage = models.FloatField(_("CPU usage"), default=0)
     memory_used_mb = models.PositiveIntegerField(_("memory used (MiB)"), default=0)
     disk_used_gb = models.PositiveIntegerField(_("disk used (GiB)"), default=0)
@@ -109,6 +118,19 @@ class Node(models.Model):
     @property
     def accepts_new_servers(self):
         return self.status == self.Status.ONLINE and not self.maintenance and not self.draining
+
+    @property
+    def capacity_shortfall(self):
+        """What the joined node lacks against what was sold: [(label, sold, found)], empty if it is enough."""
+        if self.status == self.Status.AWAITING:
+            return []
+        checks = [
+            (_("cores"), self.sold_cores, self.max_cores),
+            (_("memory (MiB)"), self.sold_memory_mb, self.max_memory_mb),
+            (_("disk (GiB)"), self.sold_disk_gb, self.max_disk_gb),
+        ]
+        # Proxmox reports memory and disk a little below the nominal size (kernel, filesystem).
+        return [(label, sold, found) for label, sold, found in checks if sold and found < sold * 0.95]
 
 
 class Image(models.Model):
@@ -262,6 +284,10 @@ class Server(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="servers")
+    # The server whose production role this one took over (promote), for its history and billing.
+    predecessor = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successors", editable=False
+    )
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="servers")
     node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="servers")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
@@ -272,7 +298,16 @@ class Server(models.Model):
     memory_mb = models.PositiveIntegerField(_("memory (MiB)"))
     disk_gb = models.PositiveIntegerField(_("disk (GiB)"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.BUILDING)
+    # An untranslated message (msgid) and its parameters, translated when shown, so each reader
+    # gets it in their own language. Proxmox's own texts stay on the operation, for staff.
     status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
+    status_reason_params = models.JSONField(default=dict, blank=True)
+    # The power state the customer (or JIKU) asked for last; reconcile compares Proxmox with it.
+    should_run = models.BooleanField(_("should be running"), default=True)
+    auto_restart = models.BooleanField(
+        _("restart automatically"), default=False,
+        help_text=_("Start the server again when it stops without anyone asking the portal to stop it."),
+    )
     ha_enabled = models.BooleanField(_("high availability"), default=False)
     ha_state = models.CharField(_("HA state"), max_length=32, blank=True)
     # A staging copy points at the server it was cloned from.
@@ -311,6 +346,7 @@ class Server(models.Model):
             models.UniqueConstraint(
                 fields=["cluster", "ipv4"], condition=Q(ipv4__isnull=False), name="unique_ipv4_per_cluster"
             ),
+            models.CheckConstraint(condition=Q(cores__gte=1, memory_mb__gte=16, disk_gb__gte=1), name="server_has_a_size"),
         ]
 
     def __str__(self):
@@ -331,18 +367,46 @@ class Server(models.Model):
     def can_transition(self, new_status):
         return new_status == self.status or new_status in self.TRANSITIONS[self.status]
 
-    def transition(self, new_status, reason="", *, save=True):
+    def transition(self, new_status, reason="", params=None, *, save=True):
         """Move to new_status if the table allows it; returns whether anything changed.
 
-        Reconcile passes save=False and writes many servers in one bulk update.
+        `reason` is an untranslated message (mark it with gettext_noop) with `params`; it is
+        translated when shown. Reconcile passes save=False and writes many servers in one bulk update.
         """
-        if (new_status == self.status and reason == self.status_reason) or not self.can_transition(new_status):
+        params = params or {}
+        unchanged = new_status == self.status and reason == self.status_reason and params == self.status_reason_params
+        if unchanged or not self.can_transition(new_status):
             return False
         self.status = new_status
-        self.status_reason = reason[:300]
+        self.status_reason = str(reason)[:300]
+        self.status_reason_params = params
         if save:
-            self.save(update_fields=["status", "status_reason"])
+            self.save(update_fields=["status", "status_reason", "status_reason_params"])
         return True
+
+    @property
+    def reason(self):
+        """The status reason in the reader's language."""
+        if not self.status_reason:
+            return ""
+        text = gettext(self.status_reason)
+        try:
+            return text % self.status_reason_params if self.status_reason_params else text
+        except (KeyError, TypeError, ValueError):
+            return text
+
+    @property
+    def stopped_unexpectedly(self):
+        """Proxmox reports it stopped although nobody asked the portal to stop it."""
+        return self.status == self.Status.STOPPED and self.should_run
+
+    @property
+    def display_colour(self):
+        return "red" if self.stopped_unexpectedly else self.status_colour
+
+    @property
+    def display_status(self):
+        return _("Stopped unexpectedly") if self.stopped_unexpectedly else self.get_status_display()
 
     def release(self):
         """Give back VMID, IP and node capacity (after a failed build or a delete)."""
@@ -439,6 +503,13 @@ class Operation(models.Model):
         return self.state in self.ACTIVE_STATES
 
     @property
+    def customer_error(self):
+        """What a customer reads about a failure: the portal's words, never Proxmox's text or internals."""
+        if self.state != self.State.FAILED:
+            return ""
+        return FAILURE_MESSAGES.get(self.kind, FAILURE_DEFAULT)
+
+    @property
     def state_colour(self):
         return self.STATE_COLOURS.get(self.state, "grey")
 
@@ -453,6 +524,32 @@ class Operation(models.Model):
         if self.started_at is None:
             return None
         return (self.finished_at or timezone.now()) - self.started_at
+
+
+FAILURE_DEFAULT = _("This did not work. JIKU's staff see the cause and look into it; you can try again later.")
+# Proxmox's own error text stays in Operation.error for staff.
+FAILURE_MESSAGES = {
+    "create": _("The build failed and everything reserved for it was released. JIKU's staff see the cause."),
+    "reinstall": _("The reinstall failed. JIKU's staff see the cause and repair the server."),
+    "delete": _("Deleting failed; the server is still there. JIKU's staff see the cause."),
+    "start": _("The server could not be started. JIKU's staff see the cause; you can try again."),
+    "stop": _("The server could not be stopped. JIKU's staff see the cause; you can try again."),
+    "shutdown": _("The server did not shut down. Try again, or stop it hard."),
+    "reboot": _("The server could not be rebooted. JIKU's staff see the cause; you can try again."),
+    "resize": _("Resizing failed; the server keeps its previous size where nothing was changed yet."),
+    "rename": _("Renaming failed; the server keeps its previous name."),
+    "snapshot": _("The snapshot could not be taken; nothing was changed."),
+    "rollback": _("The rollback failed. JIKU's staff see the cause."),
+    "snapshot_delete": _("The snapshot could not be deleted; it is still there."),
+    "backup": _("The backup failed; the server was not changed. JIKU's staff see the cause."),
+    "restore": _("The restore failed. JIKU's staff see the cause."),
+    "backup_delete": _("The backup could not be deleted; it is still there."),
+    "backup_protect": _("The protection could not be changed."),
+    "ha": _("High availability could not be switched; it stays as it was."),
+    "migrate": _("Moving the server to another node failed; it stays where it was."),
+    "staging": _("The staging copy could not be built and everything reserved for it was released."),
+    "promote": _("Promoting the staging copy failed; production was not swapped."),
+}
 
 
 class Drift(models.Model):
@@ -562,6 +659,8 @@ class BackupPolicy(models.Model):
         DAILY = "daily", _("Daily")
         WEEKLY = "weekly", _("Weekly")
 
+    KEEP_MAX = 100
+
     server = models.OneToOneField(Server, on_delete=models.CASCADE, related_name="backup_policy")
     enabled = models.BooleanField(_("enabled"), default=True)
     frequency = models.CharField(_("frequency"), max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
@@ -582,6 +681,15 @@ class BackupPolicy(models.Model):
     class Meta:
         verbose_name = _("backup policy")
         verbose_name_plural = _("backup policies")
+        # The action checks these with field messages; the database holds the line for every other door.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(keep_last__lte=100, keep_daily__lte=100, keep_weekly__lte=100, keep_monthly__lte=100),
+                name="backup_policy_keep_at_most_100",
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="backup_policy_weekday"),
+            models.CheckConstraint(condition=Q(frequency__in=["daily", "weekly"]), name="backup_policy_frequency"),
+        ]
 
     def __str__(self):
         return f"{self.server}: {self.get_frequency_display()} {self.time:%H:%M}"

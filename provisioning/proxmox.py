@@ -128,6 +128,13 @@ class PVE:
     def resources(self):
         return self._call("get", "cluster/resources")
 
+    def locate(self, vmid):
+        """The node a guest is on now (HA may have moved it since reconcile), or None if no node has it."""
+        for entry in self._call("get", "cluster/resources", type="vm"):
+            if entry.get("vmid") == vmid:
+                return entry.get("node")
+        return None
+
     def vmid_is_free(self, vmid):
         try:
             self._call("get", "cluster/nextid", vmid=vmid)
@@ -178,7 +185,8 @@ class PVE:
     def configure_ct(self, *, node, vmid, **config):
         return self._call("put", f"nodes/{node}/lxc/{vmid}/config", **config)
 
-    def create_ct(self, *, node, vmid, ostemplate, hostname, cores, memory, rootfs, net0, password, ssh_keys, pool=None):
+    def create_ct(self, *, node, vmid, ostemplate, hostname, cores, memory, rootfs, net0, password, ssh_keys, pool=None,
+                  onboot=False):
         return self._call(
             "post",
             f"nodes/{node}/lxc",
@@ -193,6 +201,7 @@ class PVE:
             **{"ssh-public-keys": ssh_keys or None},
             unprivileged=True,
             pool=pool,
+            onboot=onboot or None,
         )
 
     def resize_disk(self, *, node, kind, vmid, disk, size_gb):

@@ -7,12 +7,18 @@ never deletes anything by itself.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from tenants.audit import audit_record
+from tenants.models import Duty
 
 from . import engine
-from .models import Cluster, Drift, Node, Operation, Server
+from .models import Cluster, Drift, Image, Node, Operation, Server
 from .proxmox import PVE, ProxmoxError
 
 log = logging.getLogger(__name__)
@@ -20,7 +26,22 @@ GIB = 1024**3
 MIB = 1024**2
 # Storage types whose guest disks can be snapshotted (qcow2 on file storages, thin LVM, ZFS, Ceph).
 SNAPSHOT_STORAGE_TYPES = {"lvmthin", "zfspool", "rbd", "dir", "nfs", "cifs", "btrfs", "cephfs"}
-SERVER_FIELDS = ["node", "status", "status_reason", "cpu_usage", "memory_used_mb", "uptime", "drift", "last_seen_at"]
+SERVER_FIELDS = ["node", "status", "status_reason", "status_reason_params", "cpu_usage", "memory_used_mb", "uptime",
+                 "drift", "last_seen_at"]
+AUTO_RESTART_LIMIT = 3
+
+# Status reasons, translated when shown (Server.reason).
+MISSING = gettext_noop("Proxmox does not know this server any more; JIKU staff have been alerted.")
+NODE_FAILED_HA = gettext_noop("Node %(node)s failed; high availability is restarting the server on another node.")
+NODE_OFFLINE = gettext_noop("Node %(node)s is offline; the server is back when the node recovers.")
+NODE_BOOTING = gettext_noop("Node %(node)s has just started again; the server is being started.")
+STOPPED_UNEXPECTEDLY = gettext_noop(
+    "Stopped unexpectedly: nobody stopped it through the portal. Start it again, or stop it here to keep it off."
+)
+RESTARTING = gettext_noop("Stopped unexpectedly; it is being started again.")
+RESTARTS_EXHAUSTED = gettext_noop(
+    "Stopped unexpectedly again; automatic restarts gave up after %(n)s tries within an hour. JIKU staff see it."
+)
 
 
 def reconcile_all():
@@ -44,7 +65,7 @@ def reconcile_cluster(cluster):
         stats = _sync_servers(cluster, resources, nodes, now)
         cluster.last_reconciled_at = now
         cluster.reconcile_error = ""
-        cluster.save(update_fields=["last_reconciled_at", "reconcile_error", "snapshot_capable"])
+        cluster.save(update_fields=["last_reconciled_at", "reconcile_error", "snapshot_capable", "shared_storages"])
     return stats
 
 
@@ -75,6 +96,9 @@ def _sync_nodes(cluster, resources, now):
     kinds = {entry.get("plugintype") for entry in storage.values()}
     if kinds:
         cluster.snapshot_capable = kinds <= SNAPSHOT_STORAGE_TYPES
+    shared = sorted({r["storage"] for r in resources if r.get("type") == "storage" and r.get("shared")})
+    if shared or any(r.get("type") == "storage" for r in resources):
+        cluster.shared_storages = shared
     Node.objects.bulk_update(
         changed,
         ["status", "max_cores", "max_memory_mb", "cpu_usage", "memory_used_mb", "max_disk_gb", "disk_used_gb", "last_seen_at"],
@@ -84,6 +108,12 @@ def _sync_nodes(cluster, resources, now):
 
 def _sync_servers(cluster, resources, nodes, now):
     guests = {r["vmid"]: r for r in resources if r.get("type") in ("qemu", "lxc")}
+    # A node that has just booted is still starting its guests (start at boot); judge them later.
+    grace = settings.RECONCILE_BOOT_GRACE_SECONDS
+    booting = {
+        r["node"] for r in resources
+        if r.get("type") == "node" and r.get("status") == "online" and int(r.get("uptime") or 0) < grace
+    }
     busy = set(
         Operation.objects.filter(server__cluster=cluster, state__in=Operation.ACTIVE_STATES).values_list("server_id", flat=True)
     )
@@ -91,7 +121,7 @@ def _sync_servers(cluster, resources, nodes, now):
         Server.objects.filter(cluster=cluster, vmid__isnull=False).exclude(status__in=[Server.Status.DELETED, Server.Status.FAILED])
     )
     known_vmids = {s.vmid for s in servers}
-    changed, missing = [], []
+    changed, missing, unexpected = [], [], []
     for server in servers:
         guest = guests.get(server.vmid)
         if server.pk in busy or server.status in (Server.Status.BUILDING, Server.Status.DELETING):
@@ -101,7 +131,7 @@ def _sync_servers(cluster, resources, nodes, now):
             continue
         if guest is None:
             server.drift = _("Missing in Proxmox")
-            server.transition(Server.Status.UNAVAILABLE, _("Proxmox does not know this server any more; JIKU staff have been alerted."), save=False)
+            server.transition(Server.Status.UNAVAILABLE, MISSING, save=False)
             missing.append(server)
             changed.append(server)
             continue
@@ -110,28 +140,68 @@ def _sync_servers(cluster, resources, nodes, now):
         server.last_seen_at = now
         node = nodes.get(guest["node"])
         if guest.get("status") == "unknown" or (node and node.status != Node.Status.ONLINE):
-            reason = (
-                _("Node %(node)s failed; high availability is restarting the server on another node.")
-                if server.ha_enabled
-                else _("Node %(node)s is offline; the server is back when the node recovers.")
-            ) % {"node": guest["node"]}
-            server.transition(Server.Status.UNAVAILABLE, reason, save=False)
-        else:
-            running = guest.get("status") == "running"
-            server.transition(Server.Status.RUNNING if running else Server.Status.STOPPED, "", save=False)
+            reason = NODE_FAILED_HA if server.ha_enabled else NODE_OFFLINE
+            server.transition(Server.Status.UNAVAILABLE, reason, {"node": guest["node"]}, save=False)
+        elif guest.get("status") == "running":
+            server.transition(Server.Status.RUNNING, "", save=False)
             server.cpu_usage = float(guest.get("cpu") or 0)
             server.memory_used_mb = int((guest.get("mem") or 0) / MIB)
             server.uptime = int(guest.get("uptime") or 0)
+        elif server.should_run and guest["node"] in booting:
+            server.transition(Server.Status.STOPPED, NODE_BOOTING, {"node": guest["node"]}, save=False)
+        elif server.should_run:
+            server.transition(Server.Status.STOPPED, STOPPED_UNEXPECTEDLY, save=False)
+            unexpected.append(server)
+        else:
+            server.transition(Server.Status.STOPPED, "", save=False)
+            server.cpu_usage, server.memory_used_mb, server.uptime = 0, 0, 0
         changed.append(server)
+    restarted = _restart_where_jiku_or_customer_wants(unexpected, now)
     Server.objects.bulk_update(changed, SERVER_FIELDS, batch_size=1000)
 
-    unknown = [
-        g
-        for vmid, g in guests.items()
-        if cluster.vmid_min <= vmid <= cluster.vmid_max and vmid not in known_vmids and not g.get("template")
-    ]
-    _record_drift(cluster, missing, unknown)
-    return {"guests": len(guests), "servers": len(servers), "missing": len(missing), "unknown": len(unknown)}
+    # Templates and the images' source guests are never drift, not even when an outage hides their
+    # template flag (Proxmox reports guests of an offline node with status "unknown" only).
+    sources = set(Image.objects.filter(cluster=cluster, template_vmid__isnull=False).values_list("template_vmid", flat=True))
+    foreign = {
+        vmid: g for vmid, g in guests.items()
+        if cluster.vmid_min <= vmid <= cluster.vmid_max and vmid not in known_vmids and vmid not in sources
+        and not g.get("template")
+    }
+    unknown = [g for g in foreign.values() if g.get("status") != "unknown"]
+    _record_drift(cluster, missing, unknown, still_there=set(foreign))
+    return {"guests": len(guests), "servers": len(servers), "missing": len(missing), "unknown": len(unknown),
+            "stopped_unexpectedly": len(unexpected), "restarted": restarted}
+
+
+def _restart_where_jiku_or_customer_wants(servers, now):
+    """Start servers that stopped unexpectedly where JIKU monitors them or the customer asked for it.
+
+    A server that keeps stopping is not restarted forever: after AUTO_RESTART_LIMIT tries within an
+    hour it stays stopped, flagged for the customer and staff.
+    """
+    if not servers:
+        return 0
+    prefetch_related_objects(servers, "tenant__responsibilities")
+    since = now - timezone.timedelta(hours=1)
+    recent = dict(
+        Operation.objects.filter(server__in=servers, kind=Operation.Kind.START, params__auto_restart=True, created_at__gte=since)
+        .values("server").annotate(n=Count("id")).values_list("server", "n")
+    )
+    started = 0
+    for server in servers:
+        wanted = server.auto_restart or server.tenant.managed_by_jiku(Duty.MONITORING)
+        if not wanted or not server.tenant.is_active:
+            continue
+        if recent.get(server.pk, 0) >= AUTO_RESTART_LIMIT:
+            server.transition(Server.Status.STOPPED, RESTARTS_EXHAUSTED, {"n": AUTO_RESTART_LIMIT}, save=False)
+            continue
+        op = Operation.objects.create(tenant=server.tenant, server=server, kind=Operation.Kind.START,
+                                      params={"auto_restart": True})
+        engine.enqueue_on_commit(op.pk)
+        audit_record(action="server.auto_restart", tenant=server.tenant, obj=server)
+        server.transition(Server.Status.STOPPED, RESTARTING, save=False)
+        started += 1
+    return started
 
 
 def _follow_node(server, guest, nodes):
@@ -140,7 +210,7 @@ def _follow_node(server, guest, nodes):
         server.node = node
 
 
-def _record_drift(cluster, missing, unknown):
+def _record_drift(cluster, missing, unknown, still_there):
     open_drift = {(d.kind, d.vmid): d for d in Drift.objects.filter(cluster=cluster, resolved_at__isnull=True)}
     ignored = set(
         Drift.objects.filter(cluster=cluster, resolution=Drift.Resolution.IGNORED).values_list("kind", "vmid")
@@ -161,9 +231,11 @@ def _record_drift(cluster, missing, unknown):
                     vmid=guest["vmid"],
                     node_name=guest.get("node", ""),
                     guest_name=guest.get("name", "")[:100],
-                    details={key: guest.get(key) for key in ("type", "status", "maxcpu", "maxmem", "maxdisk")},
+                    details={key: guest.get(key) for key in ("type", "status", "template", "maxcpu", "maxmem", "maxdisk")},
                 )
             )
     Drift.objects.bulk_create(new)
+    # An unknown guest hidden by an outage is still there; only one Proxmox no longer lists is gone.
+    seen |= {(Drift.Kind.UNKNOWN, vmid) for vmid in still_there}
     gone = [d.pk for key, d in open_drift.items() if key not in seen]
     Drift.objects.filter(pk__in=gone).update(resolved_at=timezone.now(), resolution=Drift.Resolution.GONE)

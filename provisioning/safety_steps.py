@@ -5,16 +5,23 @@ is harmless.
 """
 
 import datetime
+import json
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from tenants.audit import audit_record
 
 from . import registry
 from .models import Backup, BackupPolicy, Image, Node, Operation, Server, Snapshot
 from .placement import pool_for
 from .proxmox import ProxmoxError
 from .retention import backups_to_prune
+
+RESTORE_NEW_FAILED = gettext_noop("The restore into this new server failed and everything reserved for it was released.")
+RESTORE_FAILED = gettext_noop("The restore failed. JIKU's staff see the cause and repair the server.")
 
 
 def _s(ctx):
@@ -54,8 +61,12 @@ def rollback(ctx):
 
 
 def rollback_done(ctx):
-    status = ctx.pve.guest_status(_node(ctx), _s(ctx).kind, _s(ctx).vmid) or {}
-    _s(ctx).transition(Server.Status.RUNNING if status.get("status") == "running" else Server.Status.STOPPED)
+    server = _s(ctx)
+    status = ctx.pve.guest_status(_node(ctx), server.kind, server.vmid) or {}
+    running = status.get("status") == "running"
+    server.transition(Server.Status.RUNNING if running else Server.Status.STOPPED)
+    server.should_run = running
+    server.save(update_fields=["should_run"])
 
 
 def snapshot_remove(ctx):
@@ -75,16 +86,49 @@ def _backup_listing(ctx, vmid):
     return ctx.pve.backups(node=s.node.name, storage=s.cluster.backup_storage, vmid=vmid)
 
 
+def follow_guest(ctx):
+    """The guest's status on the node it is on now, moving the server row there; None if no node has it.
+
+    After an HA move, reconcile may not have run yet: a task sent to the old node would fail, a
+    delete would think the guest gone, and a vzdump sent there even "succeeds" without backing
+    anything up (Proxmox answers "OK").
+    """
+    s = _s(ctx)
+    if s.node:
+        try:
+            status = ctx.pve.guest_status(s.node.name, s.kind, s.vmid)
+        except ProxmoxError as exc:
+            if exc.status != 595:
+                raise
+            status = None  # its node is unreachable: HA may have moved the guest away from it
+        if status is not None:
+            return status
+    current = ctx.pve.locate(s.vmid)
+    if current is None:
+        return None
+    node = Node.objects.get(cluster=s.cluster, name=current)
+    Server.objects.filter(pk=s.pk).update(node=node)
+    s.node = node
+    return ctx.pve.guest_status(node.name, s.kind, s.vmid)
+
+
 def vzdump(ctx):
     s, p = _s(ctx), ctx.params
+    if follow_guest(ctx) is None:
+        raise ProxmoxError(f"{s.kind.upper()} {s.vmid} does not exist on any node of the cluster")
     # Remember what existed, so the new archive can be told apart after a crash as well.
     if "known" not in p:
         p["known"] = sorted(e["volid"] for e in _backup_listing(ctx, s.vmid))
         ctx.op.save(update_fields=["params"])
-    return ctx.pve.vzdump(
+    upid = ctx.pve.vzdump(
         node=_node(ctx), vmid=s.vmid, storage=s.cluster.backup_storage, mode=p.get("mode", "snapshot"),
         notes=p.get("notes", ""), protected=p.get("protected", False),
     )
+    if not str(upid).startswith("UPID:"):
+        # Proxmox's silent exit: the guest is not on that node, and no backup was made.
+        raise ProxmoxError(f"vzdump on {_node(ctx)} answered {upid!r} without a task: {s.kind} {s.vmid} is not on that node",
+                           retryable=True)
+    return upid
 
 
 def backup_record(ctx):
@@ -162,13 +206,15 @@ def readdress(ctx):
     """A restored or cloned guest carries the old name and address; give it this server's."""
     s = _s(ctx)
     pool = pool_for(s)
+    # A backup of a server made before start-at-boot existed carries onboot=0; this one starts with its node.
     if s.kind == Server.Kind.QEMU:
         ipconfig = f"ip={s.ipv4}/{pool.prefixlen},gw={pool.gateway},ip6=auto" if pool else "ip=dhcp,ip6=auto"
-        ctx.pve.configure_vm(node=_node(ctx), vmid=s.vmid, name=s.hostname, ipconfig0=ipconfig)
+        ctx.pve.configure_vm(node=_node(ctx), vmid=s.vmid, name=s.hostname, ipconfig0=ipconfig, onboot=True)
     else:
         ip = f"{s.ipv4}/{pool.prefixlen},gw={pool.gateway}" if pool else "dhcp"
         ctx.pve.configure_ct(
-            node=_node(ctx), vmid=s.vmid, hostname=s.hostname, net0=f"name=eth0,bridge={s.cluster.bridge},ip={ip},ip6=auto"
+            node=_node(ctx), vmid=s.vmid, hostname=s.hostname, net0=f"name=eth0,bridge={s.cluster.bridge},ip={ip},ip6=auto",
+            onboot=True,
         )
 
 
@@ -212,14 +258,10 @@ def migrate(ctx):
 
 
 def migrate_done(ctx):
+    # A drain goes on with the next server once this operation has reported its own outcome (engine).
     s = _s(ctx)
     s.node = Node.objects.get(pk=ctx.params["target"])
     s.save(update_fields=["node"])
-    drain = ctx.params.get("drain")
-    if drain:
-        from .actions.safety import drain_next
-
-        transaction.on_commit(lambda: drain_next(node=Node.objects.get(pk=drain)))
 
 
 # --- staging -------------------------------------------------------------------------------------------------
@@ -266,6 +308,45 @@ def promote_swap(ctx):
     ctx.server = Server.objects.get(pk=production.pk)
 
 
+def promote_handover(ctx):
+    """What belongs to the production role moves to the new production server, exactly once:
+    the backup schedule with its retention, high availability and the link to its history.
+
+    Backups made so far stay with the old server (now the staging copy): they hold its data.
+    """
+    old = _s(ctx)
+    new = Server.objects.select_related("node", "cluster", "tenant").get(pk=ctx.params["staging"])
+    if old.ha_enabled and not ctx.params.get("ha_moved"):
+        ctx.params["ha_moved"] = True  # saved first: a successor finishes the move even when half done
+        ctx.op.save(update_fields=["params"])
+    if ctx.params.get("ha_moved"):
+        for server, enable in ((new, True), (old, False)):
+            if server.ha_enabled != enable:
+                ctx.server = server
+                ctx.params["enabled"] = enable
+                ha_apply(ctx)
+        ctx.params.pop("enabled", None)
+    policy = BackupPolicy.objects.filter(server=old).select_related("periodic_task").first()
+    if policy is not None:
+        # The copy's own test schedule, if any, gives way to production's.
+        for stale in BackupPolicy.objects.filter(server=new).select_related("periodic_task"):
+            if stale.periodic_task:
+                stale.periodic_task.delete()
+            stale.delete()
+        policy.server = new
+        policy.save(update_fields=["server"])
+        if policy.periodic_task:
+            policy.periodic_task.args = json.dumps([new.pk])
+            policy.periodic_task.name = f"backup policy {new.public_id}"
+            policy.periodic_task.save(update_fields=["args", "name"])
+    if new.predecessor_id != old.pk:
+        Server.objects.filter(pk=new.pk).update(predecessor=old)
+        audit_record(action="staging.promoted", tenant=new.tenant, obj=new,
+                     details={"replaced": old.hostname, "schedule_moved": policy is not None,
+                              "ha_moved": bool(ctx.params.get("ha_moved"))})
+    ctx.server = old
+
+
 def on_failure(op):
     """What a failed safety operation leaves behind: nothing reserved, the reason where users look."""
     if op.kind == Operation.Kind.SNAPSHOT:
@@ -294,10 +375,10 @@ def on_failure(op):
     elif op.kind == Operation.Kind.RESTORE:
         server = Server.objects.get(pk=op.server_id)
         if op.params.get("new"):
-            server.transition(Server.Status.FAILED, op.error[:250])
+            server.transition(Server.Status.FAILED, RESTORE_NEW_FAILED)
             server.release()
         else:
-            server.transition(Server.Status.UNAVAILABLE, op.error[:250])
+            server.transition(Server.Status.UNAVAILABLE, RESTORE_FAILED)
 
 
 # --- marketplace downloads ------------------------------------------------------------------------
@@ -423,5 +504,5 @@ def template_done(ctx):
 
     s = _s(ctx)
     Image.objects.filter(pk=ctx.params["image"]).update(status=Image.Status.READY, status_error="")
-    s.transition(Server.Status.DELETED, s.status_reason)
+    s.transition(Server.Status.DELETED, s.status_reason, s.status_reason_params)
     retire(s)

@@ -1,12 +1,10 @@
 """Pages and form posts for snapshots, backups, schedules, HA and staging."""
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenants.access import get_for_tenant, tenant_required
-from tenants.models import Duty
 
 from . import actions
 from .forms import BackupForm, BackupPolicyForm, RestoreForm, RollbackForm, SnapshotForm
@@ -27,19 +25,11 @@ def _back(server):
     return redirect("provisioning:server_detail", public_id=server.public_id)
 
 
-def _jiku_holds(request, duty):
-    if request.tenant.managed_by_jiku(duty) and not request.user.is_staff:
-        messages.error(request, _("JIKU manages this for your tenant; please send JIKU a request instead."))
-        return True
-    return False
-
-
 @require_POST
 @tenant_required("operate")
 def snapshot_create(request, public_id):
     server = _server(request, public_id)
-    if not _jiku_holds(request, Duty.SNAPSHOTS):
-        submit_form(request, SnapshotForm(request.POST), lambda d: actions.snapshot_create(server=server, user=request.user, request=request, **d), _("The snapshot is being taken."))
+    submit_form(request, SnapshotForm(request.POST), lambda d: actions.snapshot_create(server=server, user=request.user, request=request, **d), _("The snapshot is being taken."))
     return _back(server)
 
 
@@ -55,8 +45,7 @@ def snapshot_before_update(request, public_id):
 @tenant_required("operate")
 def snapshot_rollback(request, public_id, name):
     server = _server(request, public_id)
-    if not _jiku_holds(request, Duty.ROLLBACKS):
-        submit_form(request, RollbackForm(request.POST), lambda d: actions.snapshot_rollback(server=server, name=name, start=d["start"], user=request.user, request=request), _("The server is being rolled back."))
+    submit_form(request, RollbackForm(request.POST), lambda d: actions.snapshot_rollback(server=server, name=name, start=d["start"], user=request.user, request=request), _("The server is being rolled back."))
     return _back(server)
 
 
@@ -80,8 +69,7 @@ def backup_create(request, public_id):
 @tenant_required("operate")
 def backup_policy(request, public_id):
     server = _server(request, public_id)
-    if not _jiku_holds(request, Duty.BACKUPS):
-        submit_form(request, BackupPolicyForm(request.POST), lambda d: actions.backup_policy_set(server=server, user=request.user, request=request, **d), _("The backup schedule was saved."))
+    submit_form(request, BackupPolicyForm(request.POST), lambda d: actions.backup_policy_set(server=server, user=request.user, request=request, **d), _("The backup schedule was saved."))
     return _back(server)
 
 
@@ -106,20 +94,24 @@ def staging_create(request, public_id):
 @tenant_required("operate")
 def staging_promote(request, public_id):
     staging = _server(request, public_id)
-    attempt(request, lambda: actions.staging_promote(staging=staging, user=request.user, request=request), _("The staging copy takes over; the old server keeps a safety snapshot."))
+    attempt(request, lambda: actions.staging_promote(staging=staging, user=request.user, request=request), _("The staging copy takes over name, address, backup schedule and high availability. The old server keeps a safety snapshot and the backups made so far; they stay restorable until you delete it and for the retention period after."))
     return _back(staging)
 
 
 @tenant_required("view")
 def backup_list(request):
     backups = Backup.objects.for_tenant(request.tenant).kept().select_related("server")
-    return render(request, "provisioning/backup_list.html", {"backups": backups, "restore_form": RestoreForm()})
+    jiku = actions.managed_actions(request.tenant, request.user)
+    return render(request, "provisioning/backup_list.html", {
+        "backups": backups, "restore_form": RestoreForm(allow_same="backup_restore_same" not in jiku), "jiku": jiku,
+    })
 
 
 @require_POST
 @tenant_required("operate")
 def backup_restore(request, public_id):
     backup = _backup(request, public_id)
+    # The full form: a restore over the server JIKU holds is refused by the action, in its own words.
     form = RestoreForm(request.POST)
     ok = submit_form(request, form, lambda d: actions.backup_restore(backup=backup, user=request.user, request=request, **d), _("The backup is being restored."))
     if ok and form.cleaned_data["target"] == "same" and backup.server:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from . import safety_steps as safe
 from .models import Cluster, Drift, Operation, Server
@@ -32,6 +33,7 @@ STEP_LABELS = {
     "destroy": _("Removing from Proxmox"),
     "rename": _("Renaming"),
     "finish": _("Finishing"),
+    "onboot": _("Setting start at boot"),
     "snapshot": _("Taking snapshot"),
     "rollback": _("Rolling back"),
     "snapshot_delete": _("Deleting snapshot"),
@@ -45,6 +47,7 @@ STEP_LABELS = {
     "backup_delete": _("Deleting backup"),
     "protect": _("Changing protection"),
     "swap": _("Swapping roles"),
+    "handover": _("Moving schedule and high availability to production"),
     "download": _("Downloading template"),
     "template": _("Turning into template"),
     "pin": _("Asking the registry for the digest"),
@@ -133,6 +136,8 @@ def configure(ctx):
             ipconfig0=_ipconfig(s),
             nameserver=pool.nameserver if pool and pool.nameserver else None,
             net0=f"virtio,bridge={s.cluster.bridge}",
+            # Proxmox starts it again when its node reboots, without waiting for the portal.
+            onboot=True,
         )
     else:
         ctx.pve.configure_ct(node=_node(ctx), vmid=s.vmid, cores=s.cores, memory=s.memory_mb)
@@ -160,6 +165,7 @@ def create_ct(ctx):
         net0=f"name=eth0,bridge={s.cluster.bridge},ip={ip},ip6=auto",
         password=decrypt(ctx.params.get("password", "")) or None,
         ssh_keys=s.ssh_keys or None,
+        onboot=True,
     )
     if ctx.params.pop("password", None) is not None:
         ctx.op.save(update_fields=["params"])
@@ -175,7 +181,7 @@ def resize_disk(ctx):
 # --- power ----------------------------------------------------------------------------------
 def _power(action, skip_when):
     def run(ctx):
-        status = _guest(ctx)
+        status = safe.follow_guest(ctx)
         if status is None:
             raise ProxmoxError(f"{ctx.server.kind.upper()} {ctx.server.vmid} does not exist on {_node(ctx)}")
         if status.get("status") == skip_when:
@@ -187,7 +193,7 @@ def _power(action, skip_when):
 
 
 def reboot(ctx):
-    status = _guest(ctx)
+    status = safe.follow_guest(ctx)
     s = ctx.server
     if status and status.get("status") != "running":
         return ctx.pve.power(node=_node(ctx), kind=s.kind, vmid=s.vmid, action="start")
@@ -195,13 +201,26 @@ def reboot(ctx):
 
 
 def destroy(ctx):
-    status = _guest(ctx)
+    status = safe.follow_guest(ctx)
     if status is None:
         return None
     if status.get("lock"):
         return _wait_while_locked(status)
     s = ctx.server
     return ctx.pve.destroy(node=_node(ctx), kind=s.kind, vmid=s.vmid)
+
+
+def _start_at_boot(on):
+    """Proxmox starts onboot guests whenever their node boots; a server stopped on purpose stays off."""
+
+    def run(ctx):
+        s = ctx.server
+        if s.kind == Server.Kind.QEMU:
+            ctx.pve.configure_vm(node=_node(ctx), vmid=s.vmid, onboot=on)
+        else:
+            ctx.pve.configure_ct(node=_node(ctx), vmid=s.vmid, onboot=on)
+
+    return run
 
 
 def rename(ctx):
@@ -217,6 +236,10 @@ def _finish_with(status):
     def run(ctx):
         server = ctx.server
         server.transition(status)
+        if status in (Server.Status.RUNNING, Server.Status.STOPPED):
+            # What was asked for last is what reconcile holds Proxmox to from now on.
+            server.should_run = status == Server.Status.RUNNING
+            server.save(update_fields=["should_run"])
         if status == Server.Status.DELETED:
             retire(server)
         return None
@@ -257,11 +280,11 @@ def steps_for(op):
     if kind == Operation.Kind.REINSTALL:
         return [STOP, Step("destroy", destroy), *_build_steps(server), finish_running]
     if kind == Operation.Kind.START:
-        return [START, finish_running]
+        return [START, _sync("onboot", _start_at_boot(True)), finish_running]
     if kind == Operation.Kind.STOP:
-        return [STOP, finish_stopped]
+        return [STOP, _sync("onboot", _start_at_boot(False)), finish_stopped]
     if kind == Operation.Kind.SHUTDOWN:
-        return [Step("shutdown", _power("shutdown", skip_when="stopped")), finish_stopped]
+        return [Step("shutdown", _power("shutdown", skip_when="stopped")), _sync("onboot", _start_at_boot(False)), finish_stopped]
     if kind == Operation.Kind.REBOOT:
         return [Step("reboot", reboot), finish_running]
     if kind == Operation.Kind.RENAME:
@@ -316,7 +339,8 @@ def _safety_steps(op, finish_running):
     if kind == Operation.Kind.STAGING:
         return [_sync("check_vmid", check_vmid), Step("clone", safe.staging_clone), _sync("readdress", safe.readdress), START, finish_running]
     if kind == Operation.Kind.PROMOTE:
-        return [Step("snapshot", safe.promote_snapshot), _sync("finish", safe.snapshot_ready), _sync("swap", safe.promote_swap)]
+        return [Step("snapshot", safe.promote_snapshot), _sync("finish", safe.snapshot_ready), _sync("swap", safe.promote_swap),
+                _sync("handover", safe.promote_handover)]
     raise ValueError(f"unknown operation kind {kind}")
 
 
@@ -334,6 +358,13 @@ def step_label(op):
 
 
 # --- failure ---------------------------------------------------------------------------------
+FAILED_REASONS = {
+    "create": gettext_noop("The build failed and everything reserved for it was released. JIKU's staff see the cause."),
+    "reinstall": gettext_noop("The reinstall failed. JIKU's staff see the cause and repair the server."),
+    "delete": gettext_noop("Deleting failed; the server is still there. JIKU's staff see the cause."),
+    "template": gettext_noop("Turning the server into a template failed. JIKU's staff see the cause."),
+}
+
 _SERVER_KINDS = {"create", "start", "stop", "shutdown", "reboot", "resize", "reinstall", "rename", "delete", "template"}
 
 def on_failure(op):
@@ -342,7 +373,8 @@ def on_failure(op):
         safe.on_failure(op)
         return
     server = Server.objects.select_related("cluster", "node").get(pk=op.server_id)
-    reason = op.error[:250]
+    # Customers read the portal's words; Proxmox's own text stays on the operation for staff.
+    reason = FAILED_REASONS.get(op.kind, "")
     if op.kind == Operation.Kind.CREATE:
         names = [s.name for s in steps_for(op)]
         built = op.step > max(names.index(n) for n in ("clone", "create_ct") if n in names)

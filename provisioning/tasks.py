@@ -33,6 +33,17 @@ def run_backup_policy(server_id, retry=False):
 
 
 @shared_task(ignore_result=True)
+def continue_drain(node_id, after_operation_id):
+    """A move of a draining node has finished: start the next one, or say why the drain stops."""
+    from .actions import drain_next
+    from .models import Node, Operation
+
+    node = Node.objects.filter(pk=node_id).first()
+    if node is not None:
+        drain_next(node=node, after=Operation.objects.filter(pk=after_operation_id).first())
+
+
+@shared_task(ignore_result=True)
 def expire_backups():
     from .actions import backups_expire
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("servers/<uuid:public_id>/", views.server_detail, name="server_detail"),
     path("servers/<uuid:public_id>/live/", views.server_live, name="server_live"),
     path("servers/<uuid:public_id>/power/<str:action>/", views.server_power, name="server_power"),
+    path("servers/<uuid:public_id>/auto-restart/", views.server_auto_restart, name="server_auto_restart"),
     path("servers/<uuid:public_id>/resize/", views.server_resize, name="server_resize"),
     path("servers/<uuid:public_id>/rename/", views.server_rename, name="server_rename"),
     path("servers/<uuid:public_id>/reinstall/", views.server_reinstall, name="server_reinstall"),

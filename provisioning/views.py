@@ -106,7 +106,7 @@ def server_detail(request, public_id):
     # One query for the contract's responsibilities instead of one per managed_by_jiku question.
     prefetch_related_objects([request.tenant], "responsibilities")
     context.update(
-        activity=AuditEvent.objects.for_tenant(request.tenant).filter(object_type="server", object_id=str(server.public_id))[:20],
+        activity=AuditEvent.objects.for_tenant(request.tenant).filter(object_type="server", object_id__in=_history_ids(server))[:20],
         snapshots=server.snapshots.all(),
         backups=server.backups.kept(),
         policy=policy,
@@ -115,15 +115,26 @@ def server_detail(request, public_id):
         rollback_form=RollbackForm(),
         backup_form=BackupForm(),
         policy_form=BackupPolicyForm(initial=_policy_initial(policy)),
-        jiku_backups=request.tenant.managed_by_jiku(Duty.BACKUPS),
-        jiku_snapshots=request.tenant.managed_by_jiku(Duty.SNAPSHOTS),
-        jiku_rollbacks=request.tenant.managed_by_jiku(Duty.ROLLBACKS) and not request.user.is_staff,
+        jiku=actions.managed_actions(request.tenant, request.user),
+        jiku_monitors=request.tenant.managed_by_jiku(Duty.MONITORING),
         resize_form=ResizeForm(initial={"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}),
         rename_form=RenameForm(initial={"hostname": server.hostname}),
         reinstall_form=ReinstallForm(server=server),
         delete_form=DeleteForm(),
     )
     return render(request, "provisioning/server_detail.html", context)
+
+
+def _history_ids(server, depth=3):
+    """The server and the ones whose production role it took over (promote): one history for the role."""
+    ids, predecessor = [str(server.public_id)], server.predecessor_id
+    while predecessor and len(ids) <= depth:
+        row = Server.objects.filter(pk=predecessor).values("public_id", "predecessor_id").first()
+        if row is None:
+            break
+        ids.append(str(row["public_id"]))
+        predecessor = row["predecessor_id"]
+    return ids
 
 
 def _policy_initial(policy):
@@ -147,6 +158,9 @@ def attempt(request, call, success):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return None
+    except actions.ManagedByJiku as exc:
+        messages.error(request, str(exc))
+        return None
     messages.success(request, success)
     return result
 
@@ -163,6 +177,9 @@ def submit_form(request, form, call, success):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return False
+    except actions.ManagedByJiku as exc:
+        messages.error(request, str(exc))
+        return False
     messages.success(request, success)
     return True
 
@@ -177,6 +194,20 @@ def server_power(request, public_id, action):
         request,
         lambda: actions.server_power(server=server, action=action, user=request.user, request=request),
         _("Done: the request was handed to Proxmox."),
+    )
+    return redirect("provisioning:server_detail", public_id=server.public_id)
+
+
+@require_POST
+@tenant_required("operate")
+def server_auto_restart(request, public_id):
+    server = _server(request, public_id)
+    enabled = request.POST.get("enabled") == "1"
+    attempt(
+        request,
+        lambda: actions.server_set_auto_restart(server=server, enabled=enabled, user=request.user, request=request),
+        _("The portal starts this server again when it stops unexpectedly.") if enabled
+        else _("The portal leaves this server stopped when it stops unexpectedly."),
     )
     return redirect("provisioning:server_detail", public_id=server.public_id)
 
@@ -237,6 +268,9 @@ def server_delete(request, public_id):
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+            return redirect("provisioning:server_detail", public_id=server.public_id)
+        except actions.ManagedByJiku as exc:
+            messages.error(request, str(exc))
             return redirect("provisioning:server_detail", public_id=server.public_id)
         messages.success(request, _("%(name)s is being deleted.") % {"name": server.hostname})
         return redirect("provisioning:server_list")

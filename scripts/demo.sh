@@ -64,6 +64,13 @@ cat <<EOT
     JIKU operator:                         operator@demo.jiku   (/staff/, no credentials, no billing data)
     JIKU sales:                            vertrieb@demo.jiku   (/sales/offers/)
 
+  Beispiel KG's sold VDS waits for installation (/staff/ -> node vds-beispiel). To install it:
+    curl -sk -H "Authorization: PVEAPIToken=$TOKEN" -H "Content-Type: application/json" \
+      -d '{"cores": 6, "memory_gb": 24, "disk_gb": 4000}' https://127.0.0.1:$PVE_PORT/_sim/nodes/vds-beispiel/join
+    curl -sk -H "Authorization: PVEAPIToken=$TOKEN" -d storage=local \
+      -d template=debian-12-standard_12.7-1_amd64.tar.zst https://127.0.0.1:$PVE_PORT/api2/json/nodes/vds-beispiel/aplinfo
+  then press "Check now" on its node page.
+
   Proxmox simulator: https://127.0.0.1:$PVE_PORT/api2/json (token $TOKEN)
   Logs: $VAR_DIR/{web,worker,pvesim}.log          Press Ctrl-C to stop everything.
 

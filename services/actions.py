@@ -16,7 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from provisioning import actions as provisioning
-from provisioning.models import Cluster, Image, Node, Server
+from provisioning.models import Cluster, Image
 from tenants.actions import invitation_send
 from tenants.audit import audit_record
 from tenants.models import Invitation, Membership, Responsibility, Role, Tenant
@@ -65,7 +65,8 @@ def _build(*, tenant, plan, image, hostname, ssh_keys, password, node, user, req
             server=server, frequency=frequency, time=datetime.time.fromisoformat(at or "02:00"),
             keep_last=policy.get("keep_last", 1), keep_daily=policy.get("keep_daily", 0),
             keep_weekly=policy.get("keep_weekly", 0), keep_monthly=policy.get("keep_monthly", 0),
-            managed_by_jiku=True, user=user, request=request,
+            # JIKU's policy, set by the system: the customer who ordered may not set it themselves.
+            managed_by_jiku=True, user=None,
         )
     return server
 
@@ -353,22 +354,15 @@ def _image_for(guest, cluster):
     return image
 
 
-def _register_vds(offer, tenant, sizing):
+def _register_vds(offer, tenant, sizing, user, request):
     """The customer's VDS becomes a dedicated node; until JIKU has installed Proxmox it is awaited."""
-    node = Node.objects.select_for_update().filter(cluster=offer.cluster, name=offer.node_name).first()
-    if node is None:
-        return Node.objects.create(
-            cluster=offer.cluster, name=offer.node_name, kind=Node.Kind.VDS, provider=Node.Provider.HOSTER,
-            nested=True, dedicated_tenant=tenant, status=Node.Status.AWAITING, max_cores=sizing.vds.cores,
-            max_memory_mb=sizing.vds.memory_gb * 1024, max_disk_gb=sizing.vds.disk_gb,
+    try:
+        return provisioning.node_register_vds(
+            cluster=offer.cluster, name=offer.node_name, tenant=tenant, cores=sizing.vds.cores,
+            memory_mb=sizing.vds.memory_gb * 1024, disk_gb=sizing.vds.disk_gb, user=user, request=request,
         )
-    if node.dedicated_tenant_id not in (None, tenant.pk) or (
-        Server.objects.live().filter(node=node).exclude(tenant=tenant).exists()
-    ):
-        raise ValidationError({"node_name": _("Node %(node)s already serves another customer.") % {"node": node.name}})
-    node.dedicated_tenant, node.kind, node.nested = tenant, Node.Kind.VDS, True
-    node.save(update_fields=["dedicated_tenant", "kind", "nested"])
-    return node
+    except ValidationError as exc:
+        raise ValidationError({"node_name": exc.messages}) from exc
 
 
 def _make_room(tenant, guests):
@@ -418,7 +412,7 @@ def offer_accept(*, offer, user, request=None):
                          details={"offer": offer.number})
         images = {g.hostname: _image_for(g, offer.cluster) for g in sizing.guests}
         _make_room(tenant, sizing.guests)
-        node = _register_vds(offer, tenant, sizing) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
+        node = _register_vds(offer, tenant, sizing, user, request) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
         contract_start(tenant=tenant, tier=offer.tier, duties=offer.duties, offer=offer, term_months=offer.term_months,
                        user=user, request=request)
         invitation = _invite(offer, tenant, user)

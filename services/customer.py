@@ -2,6 +2,7 @@
 
 from django.shortcuts import render
 
+from provisioning import actions as provisioning
 from tenants.access import tenant_required
 from tenants.models import Party
 
@@ -17,4 +18,5 @@ def contract(request):
         "contract": current,
         "matrix": matrix(duties),
         "jiku_duties": sum(1 for party in duties.values() if party == Party.JIKU),
+        "jiku_actions": provisioning.jiku_actions(request.tenant),
     })

@@ -32,8 +32,8 @@ class OrderForm(forms.Form):
         label=gettext_lazy("SSH keys"), queryset=SSHKey.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     password = forms.CharField(
-        label=gettext_lazy("Password"), required=False, min_length=8, widget=forms.PasswordInput(render_value=False),
-        help_text=gettext_lazy("Optional with SSH keys."),
+        label=gettext_lazy("Password"), required=False, widget=forms.PasswordInput(render_value=False),
+        help_text=gettext_lazy("Optional with SSH keys. At least 10 characters, not a common password, not only digits."),
     )
 
     def __init__(self, *args, tenant, **kwargs):

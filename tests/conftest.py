@@ -19,6 +19,12 @@ def english(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def nodes_booted_long_ago(settings):
+    """The simulator's nodes booted when it started; tests about a fresh boot set the grace themselves."""
+    settings.RECONCILE_BOOT_GRACE_SECONDS = 0
+
+
 def make_user(email, *, password=PASSWORD, **extra):
     user = get_user_model().objects.create_user(username=email.split("@")[0], email=email, password=password, **extra)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

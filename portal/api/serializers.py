@@ -43,13 +43,22 @@ class ServerSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     image = serializers.SerializerMethodField()
     plan = serializers.SerializerMethodField()
+    status_reason = serializers.CharField(source="reason", read_only=True, help_text="Why, in the request's language.")
+    requested_state = serializers.SerializerMethodField(
+        help_text="running or stopped: what was asked for last. With status stopped and requested_state running, "
+                  "the server stopped unexpectedly."
+    )
+    stopped_unexpectedly = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Server
-        fields = ["id", "hostname", "kind", "status", "status_reason", "plan", "image", "cores", "memory_mb",
-                  "disk_gb", "ipv4", "default_user", "ha_enabled", "cpu_usage", "memory_used_mb", "uptime",
-                  "created_at", "last_seen_at"]
+        fields = ["id", "hostname", "kind", "status", "status_reason", "requested_state", "stopped_unexpectedly",
+                  "auto_restart", "plan", "image", "cores", "memory_mb", "disk_gb", "ipv4", "default_user", "ha_enabled",
+                  "cpu_usage", "memory_used_mb", "uptime", "created_at", "last_seen_at"]
         read_only_fields = fields
+
+    def get_requested_state(self, server) -> str:
+        return "running" if server.should_run else "stopped"
 
     @extend_schema_field(NULLABLE_UUID)
     def get_image(self, server):
@@ -66,7 +75,10 @@ class OperationSerializer(serializers.ModelSerializer):
     server = serializers.SerializerMethodField()
     step_label = serializers.SerializerMethodField(help_text="The current step, in the request's language.")
     progress_percent = serializers.IntegerField(read_only=True)
-    error = serializers.CharField(read_only=True, help_text="Proxmox's own error text when the operation failed.")
+    error = serializers.CharField(
+        source="customer_error", read_only=True,
+        help_text="Why the operation failed, in the request's language (JIKU's staff see Proxmox's own text).",
+    )
 
     class Meta:
         model = Operation
@@ -95,7 +107,7 @@ class ServerCreateSerializer(serializers.Serializer):
     hostname = serializers.CharField(max_length=63)
     ssh_keys = _keys_field()
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, default="", min_length=8, max_length=128,
+        write_only=True, required=False, allow_blank=True, default="", max_length=128,
         help_text="Optional with SSH keys; at least 8 characters.",
     )
 
@@ -126,9 +138,13 @@ class ResizeSerializer(serializers.Serializer):
 class ReinstallSerializer(serializers.Serializer):
     image = serializers.UUIDField(help_text="Id of an image of the server's kind and location.")
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, default="", min_length=8, max_length=128
+        write_only=True, required=False, allow_blank=True, default="", max_length=128
     )
     ssh_keys = _keys_field()
+
+
+class SwitchSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
 
 
 class SSHKeySerializer(serializers.ModelSerializer):

@@ -33,6 +33,7 @@ from .authentication import ApiTokenAuthentication, SessionAuthentication
 from .errors import PreconditionFailed, PreconditionRequired, error_responses, from_django
 from .idempotency import PARAMETER as IDEMPOTENCY_KEY
 from .idempotency import idempotent
+from .metadata import ApiMetadata
 from .pagination import Pagination
 from .permissions import TenantRole
 from .throttling import TokenRateThrottle, TokenWriteRateThrottle
@@ -44,6 +45,8 @@ def call(function, field_map=None, **kwargs):
         return function(**kwargs)
     except DjangoValidationError as exc:
         raise from_django(exc, field_map) from None
+    except provisioning.ManagedByJiku as exc:
+        raise exceptions.PermissionDenied(detail=str(exc), code=exc.code) from None
     except DjangoPermissionDenied:
         raise exceptions.PermissionDenied() from None
 
@@ -73,6 +76,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [TenantRole]
     throttle_classes = [TokenRateThrottle, TokenWriteRateThrottle]
+    metadata_class = ApiMetadata
     pagination_class = Pagination
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -333,6 +337,53 @@ class ServerViewSet(ApiViewSet):
                       ssh_keys=keys, user=request.user, request=request)
         return self.accepted(op)
 
+    @extend_schema(summary="Take a safety snapshot before an update (the newest two are kept)", **_power_schema)
+    @action(detail=True, methods=["post"], url_path="snapshot-before-update")
+    @idempotent
+    def snapshot_before_update(self, request, id=None):
+        return self.accepted(call(provisioning.snapshot_before_update, server=self.get_object(), user=request.user,
+                                  request=request))
+
+    @extend_schema(summary="Switch high availability on or off", request=s.SwitchSerializer,
+                   parameters=[IDEMPOTENCY_KEY, LOCATION_HEADER], responses=_accepted(400, 404, 409, 422))
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def ha(self, request, id=None):
+        server = self.get_object()  # a foreign server answers 404 before the body is even read
+        data = self._valid(s.SwitchSerializer, request.data)
+        return self.accepted(call(provisioning.ha_set, server=server, enabled=data["enabled"],
+                                  user=request.user, request=request))
+
+    @extend_schema(summary="Create a staging copy (a full clone with its own name and address)", **_power_schema)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def staging(self, request, id=None):
+        return self.accepted(call(provisioning.staging_create, server=self.get_object(), user=request.user,
+                                  request=request))
+
+    @extend_schema(
+        summary="Promote a staging copy to production",
+        description="The copy takes over name, address, backup schedule and high availability; the old server "
+        "keeps a safety snapshot and the backups made so far.", **_power_schema,
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def promote(self, request, id=None):
+        return self.accepted(call(provisioning.staging_promote, staging=self.get_object(), user=request.user,
+                                  request=request))
+
+    @extend_schema(
+        summary="Restart automatically when the server stops unexpectedly",
+        request=s.SwitchSerializer, responses={200: s.ServerSerializer, **error_responses(400, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="auto-restart")
+    def auto_restart(self, request, id=None):
+        server = self.get_object()
+        data = self._valid(s.SwitchSerializer, request.data)
+        server = call(provisioning.server_set_auto_restart, server=server, enabled=data["enabled"],
+                      user=request.user, request=request)
+        return Response(s.ServerSerializer(server).data)
+
     def _valid(self, serializer_class, data):
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
@@ -529,6 +580,7 @@ class _Single(APIView):
     authentication_classes = ApiViewSet.authentication_classes
     permission_classes = ApiViewSet.permission_classes
     throttle_classes = ApiViewSet.throttle_classes
+    metadata_class = ApiViewSet.metadata_class
 
 
 class QuotaView(_Single):

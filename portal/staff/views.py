@@ -20,6 +20,8 @@ from provisioning.admin import stalled_q
 from provisioning.charts import sparkline
 from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
 from provisioning.views import add_errors, attempt
+from services.actions import orders_place_pending
+from services.models import Order
 from tenants.access import redirect_to_login
 from tenants.models import AuditEvent, ServiceRequest
 
@@ -72,10 +74,16 @@ def overview(request):
                 "metrics_at": metrics.updated_at if metrics else None,
             })
         rows.append({"cluster": cluster, "nodes": node_rows})
+    # One query per table: what needs attention, counted side by side.
     counts = {
-        "failed": Operation.objects.filter(state=Operation.State.FAILED).count(),
-        "stalled": Operation.objects.filter(stalled_q()).count(),
-        "unavailable": Server.objects.filter(status=Server.Status.UNAVAILABLE).count(),
+        **Operation.objects.aggregate(failed=Count("id", filter=Q(state=Operation.State.FAILED)),
+                                      stalled=Count("id", filter=stalled_q())),
+        **Server.objects.aggregate(
+            unavailable=Count("id", filter=Q(status=Server.Status.UNAVAILABLE)),
+            stopped_unexpectedly=Count("id", filter=Q(status=Server.Status.STOPPED, should_run=True)),
+        ),
+        **Node.objects.aggregate(awaiting=Count("id", filter=Q(status=Node.Status.AWAITING)),
+                                 drain_stopped=Count("id", filter=Q(draining=True) & ~Q(drain_error=""))),
         "drift": Drift.objects.filter(resolved_at__isnull=True).count(),
         "requests": ServiceRequest.objects.exclude(state=ServiceRequest.State.DONE).count(),
     }
@@ -116,7 +124,35 @@ def node_detail(request, pk):
     servers = (
         Server.objects.filter(node=node).exclude(status=Server.Status.DELETED).select_related("tenant").order_by("tenant__name", "hostname")
     )
-    return render(request, "staff/node.html", {"node": node, "servers": servers})
+    # Orders sold with this node (a customer's VDS) wait for it; staff see what is waiting and why.
+    orders = Order.objects.filter(node=node).exclude(state=Order.State.PLACED).select_related("tenant", "plan", "image")
+    return render(request, "staff/node.html", {
+        "node": node, "servers": servers, "orders": orders, "cluster_nodes": node.cluster.nodes.exclude(pk=node.pk),
+        # A new node's local storage is empty: the catalogue's container templates must be fetched there.
+        "templates": sorted({i.volid.split("/", 1)[1] for i in Image.objects.filter(
+            cluster=node.cluster, kind=Image.Kind.LXC, source=Image.Source.OS, active=True).exclude(volid="")}),
+    })
+
+
+@require_POST
+@staff_required("provisioning.operate_cluster")
+def node_check(request, pk):
+    """"Check now" for a node awaiting installation: is it in the cluster yet, and as big as sold?"""
+    node = get_object_or_404(Node, pk=pk)
+    try:
+        node = actions.node_check_joined(node=node, user=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("staff:node", pk=pk)
+    if node.status == Node.Status.AWAITING:
+        messages.warning(request, _("%(node)s has not joined the cluster yet.") % {"node": node.name})
+        return redirect("staff:node", pk=pk)
+    placed = orders_place_pending()
+    if node.capacity_shortfall:
+        messages.warning(request, _("%(node)s joined, but with less than was sold; see below.") % {"node": node.name})
+    messages.success(request, _("%(node)s is %(status)s; %(count)s waiting order(s) were placed.")
+                     % {"node": node.name, "status": node.get_status_display(), "count": placed})
+    return redirect("staff:node", pk=pk)
 
 
 @require_POST
@@ -133,8 +169,13 @@ def node_maintenance(request, pk):
 @staff_required("provisioning.change_node")
 def node_drain(request, pk):
     node = get_object_or_404(Node, pk=pk)
-    attempt(request, lambda: actions.node_drain(node=node, user=request.user, request=request),
-             _("%(node)s is draining: its servers move to other nodes one after another.") % {"node": node.name})
+    actions.node_drain(node=node, user=request.user, request=request)
+    node.refresh_from_db()
+    if node.drain_error:
+        messages.warning(request, _("The drain stopped: %(reason)s") % {"reason": node.drain_error})
+    else:
+        messages.success(request, _("%(node)s is draining: its servers move to other nodes one after another.")
+                         % {"node": node.name})
     return redirect("staff:node", pk=node.pk)
 
 
@@ -145,7 +186,10 @@ def operations(request):
     failed = base.filter(state=Operation.State.FAILED).order_by("-finished_at", "-id")[:100]
     stalled = base.filter(stalled_q()).order_by("updated_at")[:100]
     unavailable = Server.objects.filter(status=Server.Status.UNAVAILABLE).select_related("tenant", "node")[:100]
-    return render(request, "staff/operations.html", {"failed": failed, "stalled": stalled, "unavailable": unavailable, "now": timezone.now()})
+    unexpected = Server.objects.filter(status=Server.Status.STOPPED, should_run=True).select_related("tenant", "node")[:100]
+    return render(request, "staff/operations.html", {
+        "failed": failed, "stalled": stalled, "unavailable": unavailable, "unexpected": unexpected, "now": timezone.now(),
+    })
 
 
 def _operation(public_id):

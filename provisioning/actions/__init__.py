@@ -1,5 +1,6 @@
 """Every write on servers goes through one of these keyword-only actions (DESIGN.md section 3)."""
 
+from .duties import CUSTOMER_DUTIES, ManagedByJiku, jiku_actions, jiku_holds, managed_actions  # noqa: F401
 from .marketplace import (  # noqa: F401
     appliance_import,
     image_approve,
@@ -15,6 +16,7 @@ from .safety import (  # noqa: F401
     backup_protect,
     backup_restore,
     backups_expire,
+    drain_next,
     ha_set,
     node_drain,
     server_migrate,
@@ -37,7 +39,10 @@ from .servers import (  # noqa: F401
     server_reinstall,
     server_rename,
     server_resize,
+    server_set_auto_restart,
     validate_hostname,
+    validate_server_password,
+    validate_size,
 )
 from .staff import (  # noqa: F401, E402
     adopt_defaults,
@@ -45,6 +50,8 @@ from .staff import (  # noqa: F401, E402
     cluster_test_connection,
     drift_ignore,
     drift_mark_deleted,
+    node_check_joined,
+    node_register_vds,
     node_set_maintenance,
     operation_cancel,
     server_adopt,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from provisioning import engine, registry
 from provisioning.actions.servers import enqueue_operation, lock_server, no_pending, not_on_node_message
@@ -163,7 +164,7 @@ def template_from_server(*, server, name, description="", for_everyone=False, us
             source=Image.Source.OWN, description=description.strip(), approved=False, status=Image.Status.PREPARING,
         )
         previous = server.status
-        server.transition(Server.Status.DELETING, _("Becoming the template %(name)s") % {"name": name})
+        server.transition(Server.Status.DELETING, gettext_noop("Becoming the template %(name)s"), {"name": name})
         op = enqueue_operation(server=server, kind=Operation.Kind.TEMPLATE, user=user,
                                params={"image": image.pk, "previous_status": previous})
         audit_record(action="server.template", tenant=server.tenant, request=request, actor=user, obj=server,

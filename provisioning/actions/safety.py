@@ -4,6 +4,7 @@ Snapshot and backup operations queue behind whatever runs on the server (a backu
 progress holds Proxmox's lock), instead of failing.
 """
 
+import datetime
 import json
 import re
 
@@ -11,11 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from provisioning.models import Backup, BackupPolicy, Node, Operation, Server, Snapshot
+from provisioning.placement import PlacementError, choose_node
 from tenants.audit import audit_record
 
+from .duties import require_duty
 from .servers import enqueue_operation, ensure_active, lock_server, no_pending, reserve_server
 
 SNAPSHOT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{1,39}$")
@@ -56,6 +60,7 @@ def snapshot_create(*, server, name, description="", include_ram=False, user=Non
     validate_note(description, "description")
     with transaction.atomic():
         server = lock_server(server)
+        require_duty(tenant=server.tenant, action="snapshot_create", user=user)
         return _take_snapshot(server, name=name, description=description, include_ram=include_ram, user=user, request=request)
 
 
@@ -88,6 +93,7 @@ def snapshot_before_update(*, server, user=None, request=None):
     name = f"{BEFORE_UPDATE_PREFIX}{timezone.localtime():%Y%m%d_%H%M%S}"
     with transaction.atomic():
         server = lock_server(server)
+        require_duty(tenant=server.tenant, action="snapshot_before_update", user=user)
         _usable(server)
         deleting = set(
             Operation.objects.filter(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, state__in=Operation.ACTIVE_STATES)
@@ -115,6 +121,7 @@ def _snapshot(server, name):
 def snapshot_rollback(*, server, name, start=False, user=None, request=None):
     with transaction.atomic():
         server = lock_server(server)
+        require_duty(tenant=server.tenant, action="snapshot_rollback", user=user)
         _usable(server)
         _snapshot(server, name)
         op = enqueue_operation(server=server, kind=Operation.Kind.ROLLBACK, params={"name": name, "start": bool(start)}, user=user)
@@ -125,6 +132,7 @@ def snapshot_rollback(*, server, name, start=False, user=None, request=None):
 def snapshot_delete(*, server, name, user=None, request=None):
     with transaction.atomic():
         server = lock_server(server)
+        require_duty(tenant=server.tenant, action="snapshot_delete", user=user)
         _usable(server)
         _snapshot(server, name)
         op = enqueue_operation(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": name}, user=user)
@@ -164,14 +172,20 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
         server = backup.server
         if server is None or server.status in (Server.Status.DELETED, Server.Status.DELETING, Server.Status.FAILED):
             raise ValidationError({"target": _("The original server is gone; restore into a new server.")})
+        require_duty(tenant=backup.tenant, action="backup_restore_same", user=user)
         if not confirm:
             raise ValidationError({"confirm": _("Confirm that the server's current data is replaced by the backup.")})
         with transaction.atomic():
             server = lock_server(server)
             _usable(server)
             no_pending(server)
+            readers = backup_readers(backup)
+            if readers and server.node and server.node.name not in readers:
+                raise ValidationError({"target": _(
+                    "The backup lies on node %(node)s's own storage, but the server runs on %(current)s now; "
+                    "restore it into a new server instead.") % {"node": backup.node, "current": server.node.name}})
             was_running = server.status == Server.Status.RUNNING
-            server.transition(Server.Status.BUILDING, _("Restoring backup"))
+            server.transition(Server.Status.BUILDING, gettext_noop("Restoring backup"))
             op = enqueue_operation(
                 server=server, kind=Operation.Kind.RESTORE, user=user,
                 params={"backup": backup.pk, "new": False, "was_running": was_running},
@@ -180,10 +194,14 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
         return op
     if target != "new":
         raise ValidationError({"target": _("Choose the same or a new server.")})
+    readers = backup_readers(backup)
     with transaction.atomic():
         server = reserve_server(
             tenant=backup.tenant, cluster=backup.cluster, kind=backup.kind, hostname=hostname,
             cores=backup.cores, memory_mb=backup.memory_mb, disk_gb=backup.disk_gb, created_by=user,
+            only=readers, unplaceable=_("The backup lies on node %(node)s's own storage and can only be restored "
+                                        "there, but node %(node)s has no room for it or takes no new servers right now.")
+            % {"node": backup.node} if readers else None,
             default_user=backup.server.default_user if backup.server else "",
             snapshot_slots=backup.server.snapshot_slots if backup.server else None,
             backup_slots=backup.server.backup_slots if backup.server else None,
@@ -191,6 +209,13 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
         op = enqueue_operation(server=server, kind=Operation.Kind.RESTORE, user=user, params={"backup": backup.pk, "new": True})
         audit_record(action="backup.restore", tenant=backup.tenant, request=request, actor=user, obj=server, details={"backup": str(backup), "new": True})
     return op
+
+
+def backup_readers(backup):
+    """The nodes that can read the backup: None for a shared storage (all), else only its own node."""
+    if backup.storage in backup.cluster.shared_storages:
+        return None
+    return [backup.node]
 
 
 def _backup_operation(backup, kind, params, user):
@@ -211,6 +236,7 @@ def backup_delete(*, backup, user=None, request=None):
         backup = Backup.objects.select_for_update().get(pk=backup.pk)
         if backup.deleted_at:
             raise ValidationError(_("This backup no longer exists."))
+        require_duty(tenant=backup.tenant, action="backup_delete", user=user)
         if backup.protected:
             raise ValidationError(_("This backup is protected; remove the protection first."))
         op = _backup_operation(backup, Operation.Kind.BACKUP_DELETE, {}, user)
@@ -221,6 +247,7 @@ def backup_delete(*, backup, user=None, request=None):
 def backup_protect(*, backup, protected, user=None, request=None):
     with transaction.atomic():
         backup = Backup.objects.select_for_update().get(pk=backup.pk)
+        require_duty(tenant=backup.tenant, action="backup_protect", user=user)
         if backup.deleted_at:
             raise ValidationError(_("This backup no longer exists."))
         op = _backup_operation(backup, Operation.Kind.BACKUP_PROTECT, {"protected": bool(protected)}, user)
@@ -244,18 +271,25 @@ def backup_policy_set(
     """Store the schedule in django-celery-beat (staff can edit it in the admin), in the tenant's time zone."""
     if frequency not in BackupPolicy.Frequency.values:
         raise ValidationError({"frequency": _("Choose daily or weekly.")})
-    if not 0 <= weekday <= 6:
+    if not isinstance(weekday, int) or not 0 <= weekday <= 6:
         raise ValidationError({"weekday": _("Choose a weekday.")})
-    if max(keep_last, keep_daily, keep_weekly, keep_monthly) == 0:
+    keep = {"keep_last": keep_last, "keep_daily": keep_daily, "keep_weekly": keep_weekly, "keep_monthly": keep_monthly}
+    for field, value in keep.items():
+        if not isinstance(value, int) or not 0 <= value <= BackupPolicy.KEEP_MAX:
+            raise ValidationError({field: _("Enter a number from 0 to %(max)s.") % {"max": BackupPolicy.KEEP_MAX}})
+    if max(keep.values()) == 0:
         raise ValidationError({"keep_last": _("Keep at least one backup.")})
+    if time is not None and not isinstance(time, datetime.time):
+        raise ValidationError({"time": _("Enter a time of day, e.g. 02:00.")})
     with transaction.atomic():
         server = lock_server(server)
+        require_duty(tenant=server.tenant, action="backup_policy_set", user=user)
         policy, _created = BackupPolicy.objects.get_or_create(server=server)
         policy.enabled, policy.frequency, policy.weekday = enabled, frequency, weekday
         policy.time = time or policy.time
         policy.keep_last, policy.keep_daily, policy.keep_weekly, policy.keep_monthly = keep_last, keep_daily, keep_weekly, keep_monthly
         policy.managed_by_jiku = managed_by_jiku
-        hour, minute = (policy.time.hour, policy.time.minute) if hasattr(policy.time, "hour") else map(int, str(policy.time).split(":")[:2])
+        hour, minute = (policy.time.hour, policy.time.minute) if isinstance(policy.time, datetime.time) else map(int, str(policy.time).split(":")[:2])
         crontab, _c = CrontabSchedule.objects.get_or_create(
             minute=str(minute), hour=str(hour), day_of_week="*" if frequency == "daily" else str((weekday + 1) % 7),
             day_of_month="*", month_of_year="*", timezone=server.tenant.time_zone,
@@ -302,30 +336,53 @@ def server_migrate(*, server, target, drain=None, user=None, request=None):
 
 
 def node_drain(*, node, user=None, request=None):
-    """Staff: no new servers on the node, and its servers move away one after another."""
+    """Staff: no new servers on the node, and its servers move away one after another.
+
+    Draining again after a stop goes on where it stopped. Returns the first move, or None when
+    nothing can move (the node's `drain_error` then says why).
+    """
     with transaction.atomic():
         node = Node.objects.select_for_update().get(pk=node.pk)
-        node.draining = True
-        node.save(update_fields=["draining"])
+        node.draining, node.drain_error = True, ""
+        node.save(update_fields=["draining", "drain_error"])
         audit_record(action="node.drain", request=request, actor=user, obj=node)
     return drain_next(node=node, user=user)
 
 
-def drain_next(*, node, user=None):
-    """Start moving the next server off a draining node; returns the operation or None when empty."""
-    from provisioning.placement import choose_node
+def drain_next(*, node, user=None, after=None):
+    """Start moving the next server off a draining node; returns the operation or None.
 
+    It never raises: whatever stops the drain (a failed move, no room elsewhere) is written to
+    the node for staff, and only there; the moves themselves report only their own outcome.
+    """
     node.refresh_from_db()
     if not node.draining:
         return None
-    server = Server.objects.live().filter(node=node, status__in=USABLE).order_by("pk").first()
+    if after is not None and after.state == Operation.State.FAILED:
+        return _drain_stops(node, _("Moving %(server)s failed (%(error)s); the drain is paused. Fix the cause and drain again.")
+                            % {"server": after.server.hostname if after.server else "?", "error": after.error})
+    server = Server.objects.live().filter(node=node, status__in=USABLE).select_related("tenant").order_by("pk").first()
     if server is None:
-        return None
-    target = choose_node(
-        cluster=node.cluster, tenant=server.tenant, cores=server.cores, memory_mb=server.memory_mb, disk_gb=server.disk_gb,
-        exclude={node.pk},
-    )
-    return server_migrate(server=server, target=target, drain=node.pk, user=user)
+        stuck = list(Server.objects.live().filter(node=node).values_list("hostname", flat=True))
+        if stuck:
+            return _drain_stops(node, _("These servers cannot move in their current state: %(names)s.") % {"names": ", ".join(stuck)})
+        return _drain_stops(node, "")
+    try:
+        target = choose_node(
+            cluster=node.cluster, tenant=server.tenant, cores=server.cores, memory_mb=server.memory_mb,
+            disk_gb=server.disk_gb, exclude={node.pk},
+        )
+        return server_migrate(server=server, target=target, drain=node.pk, user=user)
+    except (PlacementError, ValidationError) as exc:
+        reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        return _drain_stops(node, _("%(server)s (%(tenant)s) cannot move: %(reason)s")
+                            % {"server": server.hostname, "tenant": server.tenant.name, "reason": reason})
+
+
+def _drain_stops(node, reason):
+    Node.objects.filter(pk=node.pk).update(drain_error=reason)
+    node.drain_error = reason
+    return None
 
 
 def staging_create(*, server, user=None, request=None):
@@ -357,6 +414,7 @@ def staging_promote(*, staging, user=None, request=None):
         if production is None:
             raise ValidationError(_("Only a staging copy can be promoted."))
         production = lock_server(production)
+        require_duty(tenant=production.tenant, action="staging_promote", user=user)
         _usable(staging)
         _usable(production)
         no_pending(staging)

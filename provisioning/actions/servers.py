@@ -6,7 +6,9 @@ on commit. Bad input raises ValidationError keyed by field, and nothing is chang
 """
 
 import re
+from types import SimpleNamespace
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -26,7 +28,13 @@ from provisioning.secrets import encrypt
 from tenants.audit import audit_record
 from tenants.models import SSHKey, Tenant
 
+from .duties import require_duty
+
 HOSTNAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# What a customer may order or resize to, whichever door the numbers come through.
+SIZE_LIMITS = {"cores": (1, 64), "memory_mb": (256, 524288), "disk_gb": (1, 4096)}
+SIZE_UNITS = {"cores": gettext_lazy("cores"), "memory_mb": gettext_lazy("MiB"), "disk_gb": gettext_lazy("GiB")}
+PASSWORD_MAX_LENGTH = 128
 
 
 def validate_hostname(hostname):
@@ -42,6 +50,36 @@ def validate_hostname(hostname):
                 )
             }
         )
+
+
+def validate_size(*, cores, memory_mb, disk_gb):
+    for field, value in (("cores", cores), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
+        low, high = SIZE_LIMITS[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValidationError({field: _("Choose from %(min)s to %(max)s %(unit)s.") % {
+                "min": low, "max": high, "unit": SIZE_UNITS[field]}})
+
+
+def validate_server_password(password, *, hostname=""):
+    """A server's root or login password: the portal's own password rules, and unlike the hostname.
+
+    It guards a machine on the internet, so "password" or "12345678" must never get through.
+    """
+    if not password:
+        return
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationError({"password": _("At most %(n)s characters.") % {"n": PASSWORD_MAX_LENGTH}})
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        raise ValidationError({"password": _("The password cannot contain control characters or line breaks.")})
+    validators = [
+        *password_validation.get_default_password_validators(),
+        password_validation.UserAttributeSimilarityValidator(user_attributes=("hostname",)),
+    ]
+    try:
+        password_validation.validate_password(password, user=SimpleNamespace(hostname=hostname),
+                                              password_validators=validators)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
 
 
 def quota_usage(tenant, exclude=None):
@@ -115,10 +153,8 @@ def server_create(
         raise ValidationError(
             {"disk_gb": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}}
         )
-    if min(cores, memory_mb, disk_gb) <= 0:
-        raise ValidationError(_("Cores, memory and disk must be positive."))
-    if password and len(password) < 8:
-        raise ValidationError({"password": _("The password needs at least 8 characters.")})
+    validate_size(cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
+    validate_server_password(password, hostname=hostname)
     key_text = ssh_key_text(tenant, ssh_keys)
     try:
         with transaction.atomic():
@@ -154,10 +190,12 @@ def server_create(
     return server
 
 
-def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb, node=None, only=None, **fields):
+def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb, node=None, only=None, unplaceable=None,
+                   **fields):
     """Inside the caller's transaction: quota, unique hostname, node, VMID and IP for a new server.
 
-    `only` names the nodes the server may go to (those holding the image it is built from).
+    `only` names the nodes the server may go to (those holding the image or the backup it is built
+    from); `unplaceable` is the message when none of them takes it.
 
     The tenant row, then the cluster row, are locked in that order, so concurrent orders queue
     here briefly instead of overshooting a quota or sharing a VMID or an address.
@@ -171,7 +209,10 @@ def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
     try:
         if node is None:
-            node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, only=only)
+            try:
+                node = choose_node(cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, only=only)
+            except PlacementError as exc:
+                raise PlacementError(unplaceable or str(exc)) from exc
         else:
             if only is not None and node.name not in only:
                 raise PlacementError(not_on_node_message(fields.get("image"), node))
@@ -226,11 +267,27 @@ def server_power(*, server, action, user=None, request=None):
         server = lock_server(server)
         ensure_active(server.tenant)
         no_pending(server)
-        if server.status not in allowed:
+        # Stopping a server that stopped unexpectedly records that it is meant to stay off.
+        keep_off = action in (Operation.Kind.STOP, Operation.Kind.SHUTDOWN) and server.stopped_unexpectedly
+        if server.status not in allowed and not keep_off:
             raise ValidationError(message)
         op = enqueue_operation(server=server, kind=action, user=user)
         audit_record(action=f"server.{action}", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
+
+
+def server_set_auto_restart(*, server, enabled, user=None, request=None):
+    """The customer's wish that the portal starts the server again when it stops unexpectedly."""
+    with transaction.atomic():
+        server = lock_server(server)
+        ensure_active(server.tenant)
+        if server.status in (Server.Status.DELETING, Server.Status.DELETED, Server.Status.FAILED):
+            raise ValidationError(_("This server is being deleted or was never built."))
+        server.auto_restart = bool(enabled)
+        server.save(update_fields=["auto_restart"])
+        audit_record(action="server.auto_restart_on" if enabled else "server.auto_restart_off", tenant=server.tenant,
+                     request=request, actor=user, obj=server)
+    return server
 
 
 def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None):
@@ -241,12 +298,11 @@ def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None)
         no_pending(server)
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED):
             raise ValidationError(_("Only a running or stopped server can be resized."))
+        validate_size(cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
         if disk_gb < server.disk_gb:
             raise ValidationError(
                 {"disk_gb": _("Disks can only grow; this server has %(size)s GiB.") % {"size": server.disk_gb}}
             )
-        if min(cores, memory_mb) <= 0:
-            raise ValidationError(_("Cores and memory must be positive."))
         if (cores, memory_mb, disk_gb) == (server.cores, server.memory_mb, server.disk_gb):
             raise ValidationError(_("Nothing to change."))
         check_quota(tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, new_servers=0, exclude=server)
@@ -287,6 +343,8 @@ def server_rename(*, server, hostname, user=None, request=None):
 def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, request=None):
     with transaction.atomic():
         server = lock_server(server)
+        require_duty(tenant=server.tenant, action="server_reinstall", user=user)
+        validate_server_password(password, hostname=server.hostname)
         ensure_active(server.tenant)
         no_pending(server)
         if image is None or not Image.available_to(server.tenant).filter(pk=image.pk, kind=server.kind).exists():
@@ -313,6 +371,9 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
 def server_delete(*, server, confirm_hostname, user=None, request=None):
     with transaction.atomic():
         server = lock_server(server)
+        if server.status != Server.Status.FAILED:
+            # A failed build is only a row; clearing it away is nobody's duty.
+            require_duty(tenant=server.tenant, action="server_delete", user=user)
         if confirm_hostname != server.hostname:
             raise ValidationError({"confirm_hostname": _("Type the server's hostname to confirm.")})
         no_pending(server)

@@ -8,10 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from provisioning import engine
 from provisioning import steps as step_library
-from provisioning.models import Cluster, Drift, Node, Operation, Server
+from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
 from provisioning.proxmox import PVE, ProxmoxError
 from provisioning.reconcile import reconcile_cluster
 from tenants.audit import audit_record
@@ -163,6 +164,13 @@ def server_adopt(*, drift, tenant, hostname, kind, cores, memory_mb, disk_gb, us
             raise ValidationError({"hostname": _("%(tenant)s already has a server called %(name)s.") % {"tenant": tenant, "name": hostname}})
         if Server.objects.filter(cluster=drift.cluster, vmid=drift.vmid).exists():
             raise ValidationError(_("VMID %(vmid)s belongs to a server already.") % {"vmid": drift.vmid})
+        details = drift.details or {}
+        if details.get("template") or Image.objects.filter(cluster=drift.cluster, template_vmid=drift.vmid).exists():
+            raise ValidationError(_("VMID %(vmid)s is a template or an image's source; it can never become a customer's server.")
+                                  % {"vmid": drift.vmid})
+        if details.get("status") in (None, "unknown"):
+            raise ValidationError(_("Proxmox cannot say right now what VMID %(vmid)s is (its node is offline); adopt it once the node is back.")
+                                  % {"vmid": drift.vmid})
         running = (drift.details or {}).get("status") == "running"
         server = Server.objects.create(
             tenant=tenant, cluster=drift.cluster, node=Node.objects.filter(cluster=drift.cluster, name=drift.node_name).first(),
@@ -195,7 +203,7 @@ def drift_mark_deleted(*, drift, user=None, request=None):
             if engine.server_is_busy(server):
                 raise ValidationError(_("An operation on this server is still running; cancel it first."))
             server.transition(Server.Status.DELETING)
-            server.transition(Server.Status.DELETED, _("Deleted outside the portal."))
+            server.transition(Server.Status.DELETED, gettext_noop("Deleted outside the portal."))
             server.release()
         _resolve(drift, Drift.Resolution.DELETED)
         audit_record(action="drift.mark_deleted", tenant=server.tenant if server else None, request=request,
@@ -214,6 +222,47 @@ def node_set_maintenance(*, node, maintenance, user=None, request=None):
         node.save(update_fields=["maintenance", "draining"])
         audit_record(action="node.maintenance_on" if maintenance else "node.maintenance_off", request=request,
                      actor=user, obj=node, via=ADMIN)
+    return node
+
+
+def node_register_vds(*, cluster, name, tenant, cores, memory_mb, disk_gb, user=None, request=None):
+    """A customer's VDS (sold in an offer) becomes a dedicated node awaiting installation.
+
+    The sizes sold are kept, so the node that joins the cluster later is checked against them.
+    """
+    with transaction.atomic():
+        node = Node.objects.select_for_update().filter(cluster=cluster, name=name).first()
+        if node is None:
+            node = Node.objects.create(
+                cluster=cluster, name=name, kind=Node.Kind.VDS, provider=Node.Provider.HOSTER, nested=True,
+                dedicated_tenant=tenant, status=Node.Status.AWAITING, max_cores=cores, max_memory_mb=memory_mb,
+                max_disk_gb=disk_gb,
+            )
+        elif node.dedicated_tenant_id not in (None, tenant.pk) or (
+            Server.objects.live().filter(node=node).exclude(tenant=tenant).exists()
+        ):
+            raise ValidationError(_("Node %(node)s already serves another customer.") % {"node": node.name})
+        node.dedicated_tenant, node.kind, node.nested = tenant, Node.Kind.VDS, True
+        node.sold_cores, node.sold_memory_mb, node.sold_disk_gb = cores, memory_mb, disk_gb
+        node.save(update_fields=["dedicated_tenant", "kind", "nested", "sold_cores", "sold_memory_mb", "sold_disk_gb"])
+        audit_record(action="node.vds_registered", tenant=tenant, request=request, actor=user, obj=node,
+                     details={"cores": cores, "memory_mb": memory_mb, "disk_gb": disk_gb})
+    return node
+
+
+def node_check_joined(*, node, user=None, request=None):
+    """Staff "check now" for an awaited node: reconcile its cluster, which links a joined node by its name.
+
+    Returns the node as reconcile left it: online once Proxmox lists it, with `capacity_shortfall`
+    naming what it lacks against what was sold.
+    """
+    stats = reconcile_cluster(Cluster.objects.get(pk=node.cluster_id))
+    node.refresh_from_db()
+    audit_record(action="node.check_joined", tenant=node.dedicated_tenant, request=request, actor=user, obj=node,
+                 via=ADMIN, details={"status": node.status, "error": stats.get("error", ""),
+                                     "shortfall": [str(label) for label, _s, _f in node.capacity_shortfall]})
+    if "error" in stats:
+        raise ValidationError(_("The cluster could not be asked: %(error)s") % stats)
     return node
 
 

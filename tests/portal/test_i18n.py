@@ -8,14 +8,16 @@ import sys
 from django.conf import settings
 
 PO = settings.BASE_DIR / "locale" / "de" / "LC_MESSAGES" / "django.po"
-ENTRY = re.compile(r'^(#, fuzzy\n)?(?:#.*\n)*msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', re.MULTILINE)
+# The comments before an entry carry its flags; "#, fuzzy" may follow "#:" reference lines.
+ENTRY = re.compile(r'^((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', re.MULTILINE)
+FUZZY = re.compile(r"^#,.*\bfuzzy\b", re.MULTILINE)
 
 
 def entries(text):
     out = {}
-    for fuzzy, msgid, msgstr in ENTRY.findall(text):
+    for comments, msgid, msgstr in ENTRY.findall(text):
         key = "".join(re.findall(r'"(.*)"', msgid))
-        out[key] = ("".join(re.findall(r'"(.*)"', msgstr)), bool(fuzzy))
+        out[key] = ("".join(re.findall(r'"(.*)"', msgstr)), bool(FUZZY.search(comments)))
     return out
 
 

@@ -87,7 +87,7 @@ def test_it_rejects_a_disk_smaller_than_the_image_needs(tenant_a, vm_image):
 def test_it_explains_when_no_node_has_room(tenant_a, vm_image):
     tenant_a.max_memory_mb = 10**7
     tenant_a.save()
-    assert_rejected("__all__", create(tenant_a, vm_image, memory_mb=10**6), "No node with 1000000 MiB free memory")
+    assert_rejected("__all__", create(tenant_a, vm_image, memory_mb=500_000), "No node with 500000 MiB free memory")
 
 
 def test_resize_cannot_shrink_the_disk(tenant_a, vm_image, worker):

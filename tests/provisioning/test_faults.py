@@ -143,7 +143,7 @@ def test_a_node_failure_marks_its_servers_and_reconcile_follows_ha(tenant_a, vm_
     reconcile_cluster(cluster)
     plain.refresh_from_db()
     assert plain.status == Server.Status.UNAVAILABLE
-    assert "pve3 is offline" in plain.status_reason
+    assert "pve3 is offline" in plain.reason
     assert Node.objects.get(cluster=cluster, name="pve3").status == Node.Status.OFFLINE
 
     wait_for(lambda: (g := guest(pve, ha.vmid)) and g["node"] != "pve3" and g["status"] == "running", message="HA recovery")

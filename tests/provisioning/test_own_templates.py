@@ -61,7 +61,8 @@ def test_a_failed_conversion_gives_the_server_back(tenant_a, vm_image, cluster, 
     image.refresh_from_db()
     prepared.refresh_from_db()
     assert image.status == Image.Status.FAILED and "base images" in image.status_error
-    assert prepared.status == Server.Status.STOPPED and prepared.vmid and "base images" in prepared.status_reason
+    assert prepared.status == Server.Status.STOPPED and prepared.vmid and "template failed" in prepared.reason
+    assert "base images" in op.error  # Proxmox's own words, for staff
     with pytest.raises(ValidationError, match="verified"):
         actions.image_approve(image=image, approved=True)
 

@@ -258,7 +258,7 @@ def test_ha_follows_a_failed_node_and_non_ha_servers_show_unavailable(tenant_a, 
     pve.fail_node("pve2")
     reconcile_cluster(cluster)
     plain.refresh_from_db()
-    assert plain.status == Server.Status.UNAVAILABLE and "pve2 is offline" in plain.status_reason
+    assert plain.status == Server.Status.UNAVAILABLE and "pve2 is offline" in plain.reason
     wait_for(lambda: guest(pve, ha.vmid)["node"] != "pve2" and guest(pve, ha.vmid)["status"] == "running", message="HA recovery")
     reconcile_cluster(cluster)
     ha.refresh_from_db()

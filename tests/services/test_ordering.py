@@ -38,7 +38,10 @@ def test_a_blocked_order_names_the_exact_limit(alice_client, tenant_a, plans, vm
     assert response.status_code == 200 and Order.objects.count() == Server.objects.count() == 0
 
 
-@pytest.mark.parametrize("field, value, message", [("hostname", "Bad_Name", "lower-case"), ("password", "short", "at least 8")])
+@pytest.mark.parametrize("field, value, message", [
+    ("hostname", "Bad_Name", "lower-case"), ("password", "short", "at least 10"), ("password", "password", "too common"),
+    ("password", "20261202123", "entirely numeric"), ("password", "bad\npassword-with-newline", "control characters"),
+])
 def test_bad_input_is_shown_at_the_field_and_orders_nothing(alice_client, plans, ct_image, field, value, message):
     data = {"kind": "lxc", "cluster": ct_image.cluster_id, "plan": plans["ct"].pk, "image": ct_image.pk, "hostname": "files",
             "password": "long-enough", "place": "1", field: value}

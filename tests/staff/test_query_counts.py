@@ -25,7 +25,7 @@ PINNED = {
     "admin:provisioning_node_changelist": 9,
     "admin:tenants_tenant_changelist": 8,
     "staff:overview": 12,
-    "staff:operations": 8,
+    "staff:operations": 9,
 }
 
 

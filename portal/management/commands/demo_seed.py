@@ -17,8 +17,11 @@ from django.utils import timezone
 
 from provisioning import actions
 from provisioning.models import Cluster, Image, IPPool, Node, Operation, Server
+from provisioning.proxmox import PVE, ProxmoxError
 from provisioning.reconcile import reconcile_cluster
 from services import demo as sales_demo
+from services.actions import order_create
+from services.models import Plan
 from tenants import staff_roles
 from tenants.models import Duty, Membership, Role, ServiceRequest, SSHKey, Tenant
 
@@ -84,6 +87,7 @@ class Command(BaseCommand):
         appliance = self._appliance(cluster)
         container = self._oci(cluster)
         self._safety_samples(tenant)
+        self._trust_samples(cluster, other, images)
         own = self._own_template(jiku)
         for image in (appliance, container, own):
             if image is not None:
@@ -157,6 +161,32 @@ class Command(BaseCommand):
                     step(server)
             except ValidationError as exc:
                 self.stderr.write(f"Demo {hostname}: {' '.join(exc.messages)}")
+
+    def _trust_samples(self, cluster, other, images, timeout=60):
+        """Beispiel KG's intranet stopped behind the portal's back, and its VDS sold but not installed yet.
+
+        The VDS joins when the simulator is told so (the demo's banner prints the call); then
+        staff press "Check now" on its node page and the waiting server is built.
+        """
+        deadline = time.monotonic() + timeout
+        intranet = Server.objects.for_tenant(other).filter(hostname="intranet")
+        while time.monotonic() < deadline and intranet.exclude(status__in=["running", "stopped"]).exists():
+            time.sleep(1)
+        server = intranet.select_related("node").first()
+        if server is not None and server.status == Server.Status.RUNNING and server.should_run:
+            try:
+                PVE(cluster).power(node=server.node.name, kind=server.kind, vmid=server.vmid, action="stop")
+                time.sleep(2)
+                reconcile_cluster(cluster)
+            except ProxmoxError as exc:
+                self.stderr.write(f"Demo intranet: {exc.message}")
+        if not Node.objects.filter(cluster=cluster, name="vds-beispiel").exists():
+            node = actions.node_register_vds(cluster=cluster, name="vds-beispiel", tenant=other, cores=6,
+                                             memory_mb=24 * 1024, disk_gb=4000)
+            Node.objects.filter(pk=node.pk).update(provider_name="VDS-Provider")
+            plan = Plan.objects.filter(kind="lxc", active=True).order_by("cores", "memory_mb").first()
+            if plan is not None:
+                order_create(tenant=other, plan=plan, image=images["ct-debian"], hostname="wiki", node=node, pending=True)
 
     def _staff_samples(self, tenant, other, customer):
         """Something for the staff pages: a customer's request and a failed operation with Proxmox's words."""
