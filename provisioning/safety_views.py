@@ -146,7 +146,8 @@ def server_graphs(request, public_id):
     if timeframe not in server_metrics.TIMEFRAMES:
         timeframe = "hour"
     data = server_metrics.cached(server, timeframe)
-    if server.vmid and server.node_id and not server_metrics.is_fresh(data):
+    built = server.status in (Server.Status.RUNNING, Server.Status.STOPPED)
+    if built and server.vmid and server.node_id and not server_metrics.is_fresh(data):
         server_metrics.request_refresh(server, timeframe)
     return render(request, "provisioning/_server_graphs.html", {
         "server": server, "data": data, "timeframe": timeframe, "timeframes": server_metrics.TIMEFRAMES,

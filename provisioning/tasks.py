@@ -1,8 +1,13 @@
 """Thin Celery tasks: they carry ids, the work and its state live in provisioning.engine."""
 
+import logging
+
 from celery import shared_task
 
 from . import engine, reconcile
+from .proxmox import ProxmoxError
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -62,6 +67,12 @@ def refresh_server_metrics(server_id, timeframe):
     from . import server_metrics
     from .models import Server
 
-    server = Server.objects.select_related("cluster", "node").filter(pk=server_id, vmid__isnull=False).first()
-    if server is not None and server.node is not None:
+    server = Server.objects.select_related("cluster", "node").filter(
+        pk=server_id, vmid__isnull=False, status__in=[Server.Status.RUNNING, Server.Status.STOPPED]).first()
+    if server is None or server.node is None:
+        return
+    try:
         server_metrics.refresh(server, timeframe)
+    except ProxmoxError as exc:
+        # A graph a little older is no failure; the next page view asks again.
+        log.info("graphs of %s not refreshed: %s", server, exc.message)

@@ -33,6 +33,7 @@ def join_node(core, name, cores=32, memory_gb=128, disk_gb=100):
             raise die(f"can't add existing node '{name}'")
         node = Node(name, sizes["cores"], int(sizes["memory_gb"] * GIB), int(sizes["disk_gb"] * GIB))
         node.boot_time = time.time()  # a node joins right after its installation
+        node.guest_storage_total = int(sizes["disk_gb"] * GIB)
         state.add_node(node)
         state.config_version += 1
 

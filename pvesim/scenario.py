@@ -82,7 +82,7 @@ DEMO = {
     "storages": [
         {"storage": "local", "type": "dir", "content": "vztmpl,iso,backup", "size_gib": 1024,
          "path": "/var/lib/vz"},
-        {"storage": "local-lvm", "type": "lvmthin", "content": "images,rootdir", "size_gib": 2048},
+        {"storage": "local-lvm", "type": "lvmthin", "content": "images,rootdir", "size_gib": 8192},
         {"storage": "backup", "type": "nfs", "content": "backup", "size_gib": 4096, "shared": 1,
          "path": "/mnt/pve/backup"},
         {"storage": "templates", "type": "nfs", "content": "images,rootdir", "size_gib": 512, "shared": 1,

@@ -192,6 +192,9 @@ class State:
         self.nodes[node.name] = node
         for cfg in self.storage_cfg.values():
             if not cfg.get("shared") and self._storage_on_node(cfg, node.name):
+                if "images" in cfg["content"] and getattr(node, "guest_storage_total", None):
+                    # its own disk holds the guests' volumes: a bigger server, a bigger local-lvm
+                    cfg = dict(cfg, total=node.guest_storage_total)
                 self.stores[(node.name, cfg["storage"])] = Store(cfg, node.name)
 
     # -- storage -------------------------------------------------------------

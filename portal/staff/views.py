@@ -147,6 +147,9 @@ def node_check(request, pk):
     if node.status == Node.Status.AWAITING:
         messages.warning(request, _("%(node)s has not joined the cluster yet.") % {"node": node.name})
         return redirect("staff:node", pk=pk)
+    if node.missing_templates:
+        messages.warning(request, _("%(node)s lacks these container templates; servers from them fail until they are "
+                                    "fetched there: %(names)s") % {"node": node.name, "names": ", ".join(node.missing_templates)})
     placed = orders_place_pending()
     if node.capacity_shortfall:
         messages.warning(request, _("%(node)s joined, but with less than was sold; see below.") % {"node": node.name})

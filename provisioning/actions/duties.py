@@ -25,7 +25,8 @@ CUSTOMER_DUTIES = {
     "backup_policy_set": Duty.BACKUPS,
     "backup_delete": Duty.BACKUPS,
     "backup_protect": Duty.BACKUPS,
-    # A server JIKU set up and runs is reinstalled, replaced or removed by JIKU.
+    # A server JIKU set up and runs is reinstalled, replaced or removed by JIKU (a staging copy,
+    # the customer's own test, they discard themselves).
     "server_reinstall": Duty.PROVISIONING,
     "server_delete": Duty.PROVISIONING,
     "staging_promote": Duty.PROVISIONING,
@@ -42,7 +43,7 @@ ACTION_LABELS = {
     "backup_delete": _("delete backups"),
     "backup_protect": _("protect or unprotect backups"),
     "server_reinstall": _("reinstall a server"),
-    "server_delete": _("delete a server"),
+    "server_delete": _("delete a server (discarding a staging copy stays yours)"),
     "staging_promote": _("promote a staging copy to production"),
 }
 

@@ -207,6 +207,15 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
             backup_slots=backup.server.backup_slots if backup.server else None,
         )
         op = enqueue_operation(server=server, kind=Operation.Kind.RESTORE, user=user, params={"backup": backup.pk, "new": True})
+        source_policy = BackupPolicy.objects.filter(server=backup.server_id).first() if backup.server_id else None
+        if source_policy is not None:
+            # The restored server takes over from the one it was backed up from: so does its schedule.
+            backup_policy_set(
+                server=server, enabled=source_policy.enabled, frequency=source_policy.frequency,
+                weekday=source_policy.weekday, time=source_policy.time, keep_last=source_policy.keep_last,
+                keep_daily=source_policy.keep_daily, keep_weekly=source_policy.keep_weekly,
+                keep_monthly=source_policy.keep_monthly, managed_by_jiku=source_policy.managed_by_jiku, user=None,
+            )
         audit_record(action="backup.restore", tenant=backup.tenant, request=request, actor=user, obj=server, details={"backup": str(backup), "new": True})
     return op
 

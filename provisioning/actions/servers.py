@@ -371,8 +371,9 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
 def server_delete(*, server, confirm_hostname, user=None, request=None):
     with transaction.atomic():
         server = lock_server(server)
-        if server.status != Server.Status.FAILED:
-            # A failed build is only a row; clearing it away is nobody's duty.
+        if server.status != Server.Status.FAILED and server.staging_of_id is None:
+            # A failed build is only a row, and a staging copy is the customer's own test: clearing
+            # either away is nobody's duty.
             require_duty(tenant=server.tenant, action="server_delete", user=user)
         if confirm_hostname != server.hostname:
             raise ValidationError({"confirm_hostname": _("Type the server's hostname to confirm.")})

@@ -258,8 +258,18 @@ def node_check_joined(*, node, user=None, request=None):
     """
     stats = reconcile_cluster(Cluster.objects.get(pk=node.cluster_id))
     node.refresh_from_db()
+    node.missing_templates = []
+    if node.status == Node.Status.ONLINE:
+        wanted = set(Image.objects.filter(cluster=node.cluster, kind=Image.Kind.LXC, source=Image.Source.OS, active=True)
+                     .exclude(volid="").values_list("volid", flat=True))
+        try:
+            present = {e["volid"] for e in PVE(node.cluster).templates_on(node=node.name, storage=node.cluster.template_storage)}
+        except ProxmoxError:
+            present = wanted  # cannot tell; the build would say so
+        node.missing_templates = sorted(wanted - present)
     audit_record(action="node.check_joined", tenant=node.dedicated_tenant, request=request, actor=user, obj=node,
                  via=ADMIN, details={"status": node.status, "error": stats.get("error", ""),
+                                     "missing_templates": node.missing_templates,
                                      "shortfall": [str(label) for label, _s, _f in node.capacity_shortfall]})
     if "error" in stats:
         raise ValidationError(_("The cluster could not be asked: %(error)s") % stats)

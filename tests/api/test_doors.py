@@ -215,3 +215,9 @@ def test_the_contract_page_lists_what_jiku_does_instead_of_the_team(world, tenan
     Responsibility.objects.create(tenant=tenant_a, duty=Duty.PROVISIONING, party=Party.JIKU)
     page = alice_client.get(reverse("services:contract")).content.decode()
     assert "delete a server" in page and "reinstall a server" in page and "take snapshots" not in page
+
+
+def test_a_managed_customer_still_discards_their_own_staging_copy(world, tenant_a, bob, api_for):
+    _everything_at_jiku(tenant_a)
+    response = api_for(bob, tenant_a).delete(f"/api/v1/servers/{world['staging'].public_id}/")
+    assert response.status_code == 202, response.content

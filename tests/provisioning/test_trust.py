@@ -239,3 +239,12 @@ def test_a_backup_right_after_an_ha_move_is_made_on_the_guests_new_node(tenant_a
     server.refresh_from_db()
     assert server.node.name == new_node and backup.node == new_node
     assert backup.volid in {v["volid"] for v in pve.state()["storage"]["backup"]["content"]}
+
+
+def test_a_server_restored_into_a_new_one_keeps_the_backup_schedule(tenant_a, ct_image, pve, worker):
+    server = built(tenant_a, ct_image)
+    actions.backup_policy_set(server=server, frequency="weekly", weekday=3, keep_weekly=6, managed_by_jiku=True)
+    ok(actions.backup_create(server=server))
+    op = ok(actions.backup_restore(backup=Backup.objects.get(), target="new", hostname="copy"))
+    policy = BackupPolicy.objects.get(server=op.server)
+    assert (policy.frequency, policy.weekday, policy.keep_weekly, policy.managed_by_jiku) == ("weekly", 3, 6, True)

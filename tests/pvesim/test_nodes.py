@@ -39,10 +39,11 @@ def test_a_node_that_joins_shows_up_in_nodes_cluster_status_and_resources(sim, p
 def test_a_joined_node_gets_empty_per_node_storages_and_sees_the_shared_ones(sim, prox):
     clone_vm(prox, 100)
     wait_ok(prox, prox.nodes("pve").vzdump.post(vmid="100", storage="backup"))
-    sim.join_node("pve4")
+    sim.join_node("pve4", disk_gb=4000)
     stores = {s["storage"]: s for s in prox.nodes("pve4").storage.get()}
     assert set(stores) == {"local", "local-lvm", "backup", "templates"}
     assert stores["local"]["used"] == 0 and stores["local-lvm"]["used"] == 0
+    assert stores["local-lvm"]["total"] == 4000 * 1024 ** 3, "its own disk holds the guests"
     assert stores["backup"]["shared"] == 1
     assert prox.nodes("pve4").storage("local").content.get() == []
     assert prox.nodes("pve4").storage("local-lvm").content.get() == []

@@ -47,6 +47,7 @@ def test_check_now_links_the_joined_node_and_builds_the_waiting_servers(tenant_a
     node.refresh_from_db()
     assert node.status == Node.Status.ONLINE and node.dedicated_tenant == tenant_a
     assert "2 waiting order(s) were placed" in page and "Less than was sold" not in page
+    assert "lacks these container templates" not in page
     orders = Order.objects.filter(node=node)
     assert all(o.state == Order.State.PLACED for o in orders)
     wait_for(lambda: Operation.objects.filter(kind="create", state="succeeded").count() == 2, timeout=60, message="builds")
@@ -58,5 +59,6 @@ def test_a_node_that_joins_smaller_than_sold_is_flagged(tenant_a, cluster, ct_im
     pve.join_node("vds-alpha", cores=4, memory_gb=32, disk_gb=400)
     page = otto_client.post(reverse("staff:node_check", args=[node.pk]), follow=True).content.decode()
     assert "Less than was sold" in page and "sold 8, found 4" in page
+    assert "lacks these container templates" in page and "debian-12-standard" in page
     overview = otto_client.get(reverse("staff:overview")).content.decode()
     assert "less than sold" in overview
