@@ -309,6 +309,8 @@ def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None)
         old = {"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}
         params = {
             "old": old,
+            # Kept so readers of the history (billing) see both sides of the change.
+            "new": {"cores": cores, "memory_mb": memory_mb, "disk_gb": disk_gb},
             "disk_grow": disk_gb > server.disk_gb,
             "was_running": server.status == Server.Status.RUNNING,
             "needs_reboot": (cores, memory_mb) != (server.cores, server.memory_mb),

@@ -229,9 +229,9 @@ def test_node_memory_limit(prox):
 
 def test_storage_full(prox):
     clone_vm(prox, 100)
-    status = wait(prox, prox.nodes("pve").qemu(100).resize.put(disk="scsi0", size="+5000G"))
+    status = wait(prox, prox.nodes("pve").qemu(100).resize.put(disk="scsi0", size="+9000G"))
     assert "insufficient free space" in status["exitstatus"]
-    upid = prox.nodes("pve").qemu.post(vmid=107, scsi0="local-lvm:4000")
+    upid = prox.nodes("pve").qemu.post(vmid=107, scsi0="local-lvm:9000")
     status = wait(prox, upid)
     assert status["exitstatus"].startswith("lvcreate 'pve/vm-107-disk-0' error:")
     assert 107 not in [v["vmid"] for v in prox.nodes("pve").qemu.get()]
