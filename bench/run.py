@@ -98,34 +98,68 @@ def bench_pve_calls(sim):
     return results
 
 
-def bench_burst(sim, creates=50, tenants=10, threads=8):
-    """50 orders from 10 tenants at once; compared with the ideal given per-node task slots."""
+CT_CREATE_SECONDS = 4.0 + 2.0  # simulator at time scale 1: container create 4 s, start 2 s
+
+
+def _order_burst(clusters, creates, tenants):
+    """`creates` container orders per cluster from `tenants` tenants at once; seconds until all ended."""
+    owners = [Tenant.objects.create(name=f"T{i}", slug=f"t{i}", max_servers=creates * len(clusters)) for i in range(tenants)]
+    start = time.monotonic()
+    for n, (_cluster, ct) in enumerate(clusters):
+        for i in range(creates):
+            actions.server_create(tenant=owners[i % tenants], image=ct, hostname=f"b{n}-{i}", cores=1, memory_mb=512,
+                                  disk_gb=8, password="bench-password")
+    while Operation.objects.filter(state__in=Operation.ACTIVE_STATES).exists():
+        time.sleep(0.1)
+    elapsed = time.monotonic() - start
+    vmids = list(Server.objects.values_list("cluster_id", "vmid"))
+    ips = list(Server.objects.values_list("cluster_id", "ipv4"))
+    over = sum(1 for t in owners if Server.objects.live().filter(tenant=t).count() > t.max_servers)
+    slots = clusters[0][0].nodes.count() * settings.PROVISIONING_MAX_TASKS_PER_NODE
+    ideal = -(-creates // slots) * CT_CREATE_SECONDS  # the clusters work side by side
+    return {
+        "creates": creates * len(clusters), "clusters": len(clusters), "tenants": tenants, "seconds": round(elapsed, 1),
+        "ideal_seconds": ideal, "ratio": round(elapsed / ideal, 2),
+        "succeeded": Operation.objects.filter(state="succeeded").count(),
+        "duplicate_vmids": len(vmids) - len(set(vmids)), "duplicate_ips": len(ips) - len(set(ips)), "quota_overshoot": over,
+    }
+
+
+def bench_burst(sim, threads):
+    """50 orders from 10 tenants at once against one cluster; compared with the ideal given per-node task slots."""
     sim.reset()
     sim.set_time_scale(1.0)
     reset_db()
     cluster, _vm, ct = setup_cluster(sim)
-    owners = [Tenant.objects.create(name=f"T{i}", slug=f"t{i}", max_servers=creates) for i in range(tenants)]
-    start = time.monotonic()
-    for i in range(creates):
-        actions.server_create(tenant=owners[i % tenants], image=ct, hostname=f"b{i}", cores=1, memory_mb=512, disk_gb=8, password="bench-password")
-    while Operation.objects.filter(state__in=Operation.ACTIVE_STATES).exists():
-        time.sleep(0.1)
-    elapsed = time.monotonic() - start
-    single = 4.0 + 2.0  # simulator: container create 4 s, start 2 s
-    slots = cluster.nodes.count() * settings.PROVISIONING_MAX_TASKS_PER_NODE
-    ideal = -(-creates // slots) * single
-    vmids = list(Server.objects.values_list("vmid", flat=True))
-    ips = list(Server.objects.values_list("ipv4", flat=True))
-    over = sum(1 for t in owners if Server.objects.live().filter(tenant=t).count() > t.max_servers)
+    figures = _order_burst([(cluster, ct)], creates=50, tenants=10)
     sim.set_time_scale(0.0)
-    return {
-        "all": {
-            "creates": creates, "tenants": tenants, "worker_threads": threads, "seconds": round(elapsed, 1),
-            "ideal_seconds": ideal, "ratio": round(elapsed / ideal, 2),
-            "succeeded": Operation.objects.filter(state="succeeded").count(),
-            "duplicate_vmids": len(vmids) - len(set(vmids)), "duplicate_ips": len(ips) - len(set(ips)), "quota_overshoot": over,
-        }
-    }
+    return {"worker_threads": threads, **figures}
+
+
+def bench_burst_two_clusters(processes=2, threads=16):
+    """The same burst on each of two simulated clusters at once, served by two worker processes."""
+    import subprocess
+
+    reset_db()
+    with Simulator(scenario="demo", time_scale=1.0) as one, Simulator(scenario="demo", time_scale=1.0) as two:
+        clusters = []
+        for name, sim in (("A", one), ("B", two)):
+            cluster, _vm, ct = setup_cluster(sim, name=f"Bench {name}")
+            clusters.append((cluster, ct))
+        workers = [
+            subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "threads", "-c", str(threads),
+                              "-l", "WARNING", "-n", f"bench{i}@%h"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for i in range(processes)
+        ]
+        try:
+            time.sleep(5)  # let both workers connect before the burst
+            figures = _order_burst(clusters, creates=50, tenants=10)
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
+    return {"worker_processes": processes, "threads_each": threads, **figures}
 
 
 def bench_pages(servers=200, repeats=20):
@@ -213,7 +247,8 @@ def bench_create_overhead(sim, repeats=3):
     return results
 
 
-def bench_reconcile(sizes=((50, 1000), (50, 10000))):
+def bench_reconcile(sizes=((50, 1000), (50, 10000), (100, 100000))):
+    """One reconcile of a cluster whose servers all changed (first) and one where nothing did (steady)."""
     results = {}
     for nodes, guests in sizes:
         with Simulator(scenario=f"bulk:{nodes}:{guests}", time_scale=0) as sim:
@@ -222,29 +257,32 @@ def bench_reconcile(sizes=((50, 1000), (50, 10000))):
             cluster.token_secret = sim.token_secret
             cluster.save()
             reconcile_cluster(cluster)
-            tenant = Tenant.objects.create(name="Bulk", slug="bulk")
+            tenants = Tenant.objects.bulk_create([Tenant(name=f"Bulk {i}", slug=f"bulk-{i}") for i in range(max(1, guests // 100))])
             node_ids = {n.name: n.pk for n in cluster.nodes.all()}
             Server.objects.bulk_create(
                 [
-                    Server(tenant=tenant, cluster=cluster, node_id=node_ids[g["node"]], kind=g["type"], hostname=f"g{g['vmid']}", vmid=g["vmid"], cores=1, memory_mb=512, disk_gb=8, status="stopped")
+                    # Every row differs from Proxmox at first (status), as after a node failure's recovery.
+                    Server(tenant=tenants[g["vmid"] % len(tenants)], cluster=cluster, node_id=node_ids[g["node"]], kind=g["type"],
+                           hostname=f"g{g['vmid']}", vmid=g["vmid"], cores=1, memory_mb=512, disk_gb=8, status="unavailable",
+                           should_run=g["status"] == "running")
                     for g in sim.state()["guests"]
                 ],
-                batch_size=2000,
+                batch_size=5000,
             )
-            before = sum(sim.request_counts().values())
-            start = time.monotonic()
-            stats = reconcile_cluster(cluster)
-            elapsed = time.monotonic() - start
-            calls = sum(sim.request_counts().values()) - before
-            results[f"{guests}_guests"] = {
-                "nodes": nodes,
-                "guests": stats["guests"],
-                "proxmox_calls": calls,
-                "seconds": round(elapsed, 3),
-                "ms_per_guest": round(1000 * elapsed / max(stats["guests"], 1), 4),
-            }
-    small, large = results["1000_guests"], results["10000_guests"]
-    results["ratio_10k_to_1k"] = round(large["seconds"] / small["seconds"], 2)
+            figures = {"nodes": nodes}
+            for label in ("first", "steady"):
+                before = sum(sim.request_counts().values())
+                start = time.monotonic()
+                stats = reconcile_cluster(cluster)
+                elapsed = time.monotonic() - start
+                figures[f"{label}_seconds"] = round(elapsed, 3)
+                figures[f"{label}_ms_per_guest"] = round(1000 * elapsed / max(stats["guests"], 1), 4)
+                figures["proxmox_calls"] = sum(sim.request_counts().values()) - before
+            figures["guests"] = stats["guests"]
+            results[f"{guests}_guests"] = figures
+    for label in ("first", "steady"):
+        results[f"{label}_ratio_10k_to_1k"] = round(results["10000_guests"][f"{label}_seconds"] / results["1000_guests"][f"{label}_seconds"], 2)
+        results[f"{label}_ratio_100k_to_10k"] = round(results["100000_guests"][f"{label}_seconds"] / results["10000_guests"][f"{label}_seconds"], 2)
     return results
 
 
@@ -256,11 +294,21 @@ def main():
         with Simulator(scenario="demo", time_scale=0.0, schema_path=os.environ.get("PVESIM_SCHEMA")) as sim:
             out.append({"name": "pve_calls", "parameters": {"time_scale": 0}, "figures": bench_pve_calls(sim)})
             out.append({"name": "create_overhead", "parameters": {"time_scale": 1.0, "repeats": 3, "statistic": "median"}, "figures": bench_create_overhead(sim)})
-    with start_worker(celery_app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30):
-        with Simulator(scenario="demo", time_scale=1.0) as sim:
-            out.append({"name": "burst", "parameters": {"time_scale": 1.0}, "figures": bench_burst(sim)})
+    bursts = {}
+    for threads in (8, 16):
+        with start_worker(celery_app, pool="threads", concurrency=threads, perform_ping_check=False, shutdown_timeout=30):
+            with Simulator(scenario="demo", time_scale=1.0) as sim:
+                bursts[f"{threads}_threads"] = bench_burst(sim, threads)
+    bursts["two_clusters"] = bench_burst_two_clusters()
+    out.append({"name": "burst", "parameters": {"time_scale": 1.0, "worker": "threads pool"}, "figures": bursts})
     out.append({"name": "pages", "parameters": {"repeats": 20, "statistic": "median"}, "figures": bench_pages()})
-    out.append({"name": "reconcile", "parameters": {"nodes": 50}, "figures": bench_reconcile()})
+    out.append({"name": "reconcile", "parameters": {"nodes": "50 (100 for 100,000 guests)"}, "figures": bench_reconcile()})
+    from bench_billing import bench_billing  # bench/bench_billing.py
+
+    out.append({"name": "billing_run", "parameters": {"servers_per_tenant": 20, "month": "2026-04"}, "figures": bench_billing()})
+    from bench_console import IDLE_TERMINALS, bench_console  # bench/bench_console.py
+
+    out.append({"name": "console", "parameters": {"idle_terminals": IDLE_TERMINALS, "asgi_workers": 1}, "figures": bench_console()})
     for entry in out:
         entry["machine"] = machine
     (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2) + "\n")

@@ -4,8 +4,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from provisioning import selectors
 from provisioning.actions import quota_usage
-from provisioning.models import Operation, Server
+from provisioning.models import Server
 from tenants.access import tenant_required
 
 from .celery import app as celery_app
@@ -15,28 +16,15 @@ from .celery import app as celery_app
 def dashboard(request):
     """The tenant at a glance: servers with their state, what is running, quota use."""
     tenant = request.tenant
-    servers = (
-        Server.objects.for_tenant(tenant)
-        .exclude(status=Server.Status.DELETED)
-        .select_related("node", "image")
-        .order_by("hostname")
-    )
+    servers = selectors.tenant_servers(tenant)
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
     if status in Server.Status.values:
         servers = servers.filter(status=status)
     if kind in Server.Kind.values:
         servers = servers.filter(kind=kind)
-    servers = list(servers)
-    active = list(
-        Operation.objects.for_tenant(tenant)
-        .filter(state__in=Operation.ACTIVE_STATES)
-        .select_related("server")
-        .order_by("id")
-    )
-    by_server = {op.server_id: op for op in active}
-    for server in servers:
-        server.active_operation = by_server.get(server.pk)
+    page = selectors.page_of(request, servers)
+    servers, active = selectors.with_active_operations(page.object_list, tenant)
     used = quota_usage(tenant)
     quota = [
         (_("Servers"), used["servers"], tenant.max_servers, ""),
@@ -50,6 +38,7 @@ def dashboard(request):
         "portal/dashboard.html",
         {
             "servers": servers,
+            "page": page,
             "operations": active,
             "quota": quota,
             "status_filter": status,

@@ -5,11 +5,9 @@ checks "test connection" and "reconcile now"); every one is audited with via=adm
 """
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +15,7 @@ from tenants.admin import AuditedAdmin, TenantAdmin, as_admin, run_action
 
 from . import actions
 from .models import Cluster, Drift, Image, IPPool, Node, NodeMetrics, Operation, Server
+from .selectors import stalled_q
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
 
@@ -192,6 +191,7 @@ class IPPoolAdmin(AuditedAdmin):
 
 class OperationInline(admin.TabularInline):
     model = Operation
+    fk_name = "server"
     extra = 0
     fields = ["kind", "state", "step_name", "attempts", "error", "created_at"]
     readonly_fields = fields
@@ -209,8 +209,7 @@ class ServerAdmin(AuditedAdmin):
     list_filter = ["status", "kind", "cluster", ("node", NodeFilter), "ha_enabled"]
     list_select_related = ["tenant", "node", "node__cluster"]
     search_fields = ["hostname", "ipv4", "vmid", "tenant__name"]
-    readonly_fields = ["public_id", "vmid", "ipv4", "status", "status_reason", "drift", "cpu_usage", "memory_used_mb",
-                       "uptime", "last_seen_at", "created_by", "created_at"]
+    readonly_fields = ["public_id", "vmid", "ipv4", "status", "status_reason", "drift", "created_by", "created_at"]
     raw_id_fields = ["staging_of", "image"]
     autocomplete_fields = ["tenant"]
     inlines = [OperationInline]
@@ -229,12 +228,6 @@ class StalledFilter(admin.SimpleListFilter):
         if self.value() == "stalled":
             return queryset.filter(stalled_q())
         return queryset
-
-
-def stalled_q():
-    """Active but not moving: retrying transient errors, or untouched for longer than the stall limit."""
-    limit = timezone.now() - timezone.timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
-    return Q(state__in=Operation.ACTIVE_STATES) & (Q(updated_at__lt=limit) | ~Q(last_error=""))
 
 
 @admin.register(Operation)

@@ -5,15 +5,19 @@ whether trying again can help. Booleans go out as 0/1 and `sshkeys` percent-enco
 API insists (see shared/pve-api/FACTS.md sections 1 and 6).
 """
 
+import functools
 import hashlib
 import logging
 import re
+import ssl
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from django.conf import settings
 from proxmoxer import ProxmoxAPI, ResourceException
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,50 @@ def _translate(exc):
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return ProxmoxError("Proxmox is unreachable: connection failed or timed out", retryable=True)
     return ProxmoxError(f"{exc.__class__.__name__}: {exc}", retryable=False)
+
+
+# The console websocket's handshake carries the token: its library logger never logs at debug.
+_ws_log = logging.getLogger("provisioning.proxmox.console")
+_ws_log.setLevel(logging.INFO)
+
+
+def _ssl_context(cluster):
+    """The same TLS rule as every API call (_verify_for), for the console's websocket."""
+    return _ssl_context_for(_verify_for(cluster))
+
+
+@functools.lru_cache(maxsize=32)
+def _ssl_context_for(verify):
+    # One context per CA file: loading the trust store for every console would cost time and memory.
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=None if verify is True else verify)
+
+
+class ConsoleSocket:
+    """An open console websocket to Proxmox: bytes in, bytes out, None once it has ended."""
+
+    def __init__(self, connection):
+        self._ws = connection
+
+    async def send(self, data):
+        try:
+            await self._ws.send(data)
+        except ConnectionClosed as exc:
+            raise ProxmoxError("Proxmox closed the console connection", retryable=True) from exc
+
+    async def recv(self):
+        try:
+            message = await self._ws.recv()
+        except ConnectionClosed:
+            return None
+        return message.encode() if isinstance(message, str) else message
+
+    async def close(self):
+        await self._ws.close()
 
 
 class PVE:
@@ -304,3 +352,39 @@ class PVE:
 
     def templates_on(self, *, node, storage):
         return self._call("get", f"nodes/{node}/storage/{storage}/content", content="vztmpl")
+
+    # --- consoles (FACTS.md section 10) ----------------------------------------------------
+    def guest_config(self, *, node, kind, vmid):
+        return self._call("get", f"nodes/{node}/{kind}/{vmid}/config")
+
+    def console_ticket(self, *, node, kind, vmid, console):
+        """A console listener on the node: {port, ticket, user, password for VNC}. It waits about
+        10 s for console_socket, and the ticket is good for 40 s."""
+        if console == "vnc":
+            # A password of its own: QEMU's VNC check reads only 8 characters of a ticket.
+            return self._call("post", f"nodes/{node}/qemu/{vmid}/vncproxy", websocket=True,
+                              **{"generate-password": True})
+        return self._call("post", f"nodes/{node}/{kind}/{vmid}/termproxy")
+
+    async def console_socket(self, *, node, kind, vmid, port, ticket):
+        """The listener's websocket through pveproxy, with the API token and the cluster's TLS check."""
+        host, api_port = _split_address(self.cluster.api_url)
+        host = f"[{host}]" if ":" in host else host
+        query = urlencode({"port": port, "vncticket": ticket})
+        url = f"wss://{host}:{api_port}/api2/json/nodes/{node}/{kind}/{vmid}/vncwebsocket?{query}"
+        auth = f"PVEAPIToken={self.cluster.token_id}={self.cluster.token_secret}"
+        try:
+            connection = await ws_connect(
+                url, ssl=_ssl_context(self.cluster), additional_headers={"Authorization": auth},
+                subprotocols=["binary"], compression=None, open_timeout=TIMEOUT, logger=_ws_log,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            reason = (exc.response.reason_phrase or "").strip()
+            raise ProxmoxError(reason or f"HTTP {status}", status=status, retryable=status >= 502) from None
+        except ssl.SSLError as exc:
+            raise ProxmoxError(f"TLS verification failed: {exc}") from None
+        except (InvalidHandshake, OSError, TimeoutError) as exc:
+            # pveproxy hangs up without an answer when nothing listens on the port any more.
+            raise ProxmoxError(f"Proxmox did not open the console: {exc.__class__.__name__}", retryable=True) from None
+        return ConsoleSocket(connection)

@@ -9,7 +9,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, prefetch_related_objects
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from tenants.audit import audit_record
 from tenants.models import Duty
 
-from . import engine
+from . import bulk, engine, live
 from .models import Cluster, Drift, Image, Node, Operation, Server
 from .proxmox import PVE, ProxmoxError
 
@@ -26,8 +26,10 @@ GIB = 1024**3
 MIB = 1024**2
 # Storage types whose guest disks can be snapshotted (qcow2 on file storages, thin LVM, ZFS, Ceph).
 SNAPSHOT_STORAGE_TYPES = {"lvmthin", "zfspool", "rbd", "dir", "nfs", "cifs", "btrfs", "cephfs"}
-SERVER_FIELDS = ["node", "status", "status_reason", "status_reason_params", "cpu_usage", "memory_used_mb", "uptime",
-                 "drift", "last_seen_at"]
+# What reconcile may change in a server row; the live figures go to the cache (provisioning/live.py).
+SERVER_FIELDS = ["node", "status", "status_reason", "status_reason_params", "drift"]
+LOADED = ("id", "tenant_id", "cluster_id", "node_id", "vmid", "status", "status_reason", "status_reason_params", "drift",
+          "should_run", "auto_restart", "ha_enabled")
 AUTO_RESTART_LIMIT = 3
 
 # Status reasons, translated when shown (Server.reason).
@@ -117,47 +119,20 @@ def _sync_servers(cluster, resources, nodes, now):
     busy = set(
         Operation.objects.filter(server__cluster=cluster, state__in=Operation.ACTIVE_STATES).values_list("server_id", flat=True)
     )
-    servers = list(
-        Server.objects.filter(cluster=cluster, vmid__isnull=False).exclude(status__in=[Server.Status.DELETED, Server.Status.FAILED])
-    )
+    # Only what reconcile decides on is loaded; only rows whose state changed are written (usually
+    # none), so the cost per guest stays a few dictionary lookups, not a row write.
+    servers = [
+        _Row(*values) for values in Server.objects.filter(cluster=cluster, vmid__isnull=False)
+        .exclude(status__in=[Server.Status.DELETED, Server.Status.FAILED]).values_list(*LOADED)
+    ]
     known_vmids = {s.vmid for s in servers}
-    changed, missing, unexpected = [], [], []
+    missing, unexpected, figures = [], [], {}
+    before = {server.pk: _state(server) for server in servers}
     for server in servers:
-        guest = guests.get(server.vmid)
-        if server.pk in busy or server.status in (Server.Status.BUILDING, Server.Status.DELETING):
-            if guest is not None:
-                _follow_node(server, guest, nodes)
-                changed.append(server)
-            continue
-        if guest is None:
-            server.drift = _("Missing in Proxmox")
-            server.transition(Server.Status.UNAVAILABLE, MISSING, save=False)
-            missing.append(server)
-            changed.append(server)
-            continue
-        _follow_node(server, guest, nodes)
-        server.drift = ""
-        server.last_seen_at = now
-        node = nodes.get(guest["node"])
-        if guest.get("status") == "unknown" or (node and node.status != Node.Status.ONLINE):
-            reason = NODE_FAILED_HA if server.ha_enabled else NODE_OFFLINE
-            server.transition(Server.Status.UNAVAILABLE, reason, {"node": guest["node"]}, save=False)
-        elif guest.get("status") == "running":
-            server.transition(Server.Status.RUNNING, "", save=False)
-            server.cpu_usage = float(guest.get("cpu") or 0)
-            server.memory_used_mb = int((guest.get("mem") or 0) / MIB)
-            server.uptime = int(guest.get("uptime") or 0)
-        elif server.should_run and guest["node"] in booting:
-            server.transition(Server.Status.STOPPED, NODE_BOOTING, {"node": guest["node"]}, save=False)
-        elif server.should_run:
-            server.transition(Server.Status.STOPPED, STOPPED_UNEXPECTEDLY, save=False)
-            unexpected.append(server)
-        else:
-            server.transition(Server.Status.STOPPED, "", save=False)
-            server.cpu_usage, server.memory_used_mb, server.uptime = 0, 0, 0
-        changed.append(server)
+        _sync_server(server, guests.get(server.vmid), nodes, busy, booting, missing, unexpected, figures)
     restarted = _restart_where_jiku_or_customer_wants(unexpected, now)
-    Server.objects.bulk_update(changed, SERVER_FIELDS, batch_size=1000)
+    bulk.update_rows(Server, [s for s in servers if _state(s) != before[s.pk]], SERVER_FIELDS)
+    live.store(cluster.pk, figures, now)
 
     # Templates and the images' source guests are never drift, not even when an outage hides their
     # template flag (Proxmox reports guests of an offline node with status "unknown" only).
@@ -173,6 +148,58 @@ def _sync_servers(cluster, resources, nodes, now):
             "stopped_unexpectedly": len(unexpected), "restarted": restarted}
 
 
+class _Row:
+    """A server as reconcile sees it: the loaded columns and the model's own transition rules,
+    without building a model instance per guest (that alone was most of reconcile's time)."""
+
+    __slots__ = LOADED
+    TRANSITIONS = Server.TRANSITIONS
+    can_transition = Server.can_transition
+    transition = Server.transition
+
+    def __init__(self, *values):
+        for name, value in zip(LOADED, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def _state(server):
+    return (server.node_id, server.status, server.status_reason, server.status_reason_params, server.drift)
+
+
+def _sync_server(server, guest, nodes, busy, booting, missing, unexpected, figures):
+    """Bring one server row in line with its guest in /cluster/resources (None: Proxmox lacks it)."""
+    if server.pk in busy or server.status in (Server.Status.BUILDING, Server.Status.DELETING):
+        if guest is not None:
+            _follow_node(server, guest, nodes)
+        return
+    if guest is None:
+        server.drift = _("Missing in Proxmox")
+        server.transition(Server.Status.UNAVAILABLE, MISSING, save=False)
+        missing.append(server)
+        return
+    _follow_node(server, guest, nodes)
+    server.drift = ""
+    node = nodes.get(guest["node"])
+    if guest.get("status") == "unknown" or (node and node.status != Node.Status.ONLINE):
+        reason = NODE_FAILED_HA if server.ha_enabled else NODE_OFFLINE
+        server.transition(Server.Status.UNAVAILABLE, reason, {"node": guest["node"]}, save=False)
+    elif guest.get("status") == "running":
+        server.transition(Server.Status.RUNNING, "", save=False)
+        figures.setdefault(server.tenant_id, {})[server.pk] = (
+            float(guest.get("cpu") or 0), int((guest.get("mem") or 0) / MIB), int(guest.get("uptime") or 0))
+    elif server.should_run and guest["node"] in booting:
+        server.transition(Server.Status.STOPPED, NODE_BOOTING, {"node": guest["node"]}, save=False)
+    elif server.should_run:
+        server.transition(Server.Status.STOPPED, STOPPED_UNEXPECTEDLY, save=False)
+        unexpected.append(server)
+    else:
+        server.transition(Server.Status.STOPPED, "", save=False)
+
+
 def _restart_where_jiku_or_customer_wants(servers, now):
     """Start servers that stopped unexpectedly where JIKU monitors them or the customer asked for it.
 
@@ -181,25 +208,25 @@ def _restart_where_jiku_or_customer_wants(servers, now):
     """
     if not servers:
         return 0
-    prefetch_related_objects(servers, "tenant__responsibilities")
+    ids = [row.pk for row in servers]
+    full = Server.objects.select_related("tenant").prefetch_related("tenant__responsibilities").in_bulk(ids)
     since = now - timezone.timedelta(hours=1)
     recent = dict(
-        Operation.objects.filter(server__in=servers, kind=Operation.Kind.START, params__auto_restart=True, created_at__gte=since)
+        Operation.objects.filter(server__in=ids, kind=Operation.Kind.START, params__auto_restart=True, created_at__gte=since)
         .values("server").annotate(n=Count("id")).values_list("server", "n")
     )
     started = 0
-    for server in servers:
+    for row in servers:
+        server = full[row.pk]
         wanted = server.auto_restart or server.tenant.managed_by_jiku(Duty.MONITORING)
         if not wanted or not server.tenant.is_active:
             continue
-        if recent.get(server.pk, 0) >= AUTO_RESTART_LIMIT:
-            server.transition(Server.Status.STOPPED, RESTARTS_EXHAUSTED, {"n": AUTO_RESTART_LIMIT}, save=False)
+        if recent.get(row.pk, 0) >= AUTO_RESTART_LIMIT:
+            row.transition(Server.Status.STOPPED, RESTARTS_EXHAUSTED, {"n": AUTO_RESTART_LIMIT}, save=False)
             continue
-        op = Operation.objects.create(tenant=server.tenant, server=server, kind=Operation.Kind.START,
-                                      params={"auto_restart": True})
-        engine.enqueue_on_commit(op.pk)
+        engine.operation_create(kind=Operation.Kind.START, server=server, params={"auto_restart": True})
         audit_record(action="server.auto_restart", tenant=server.tenant, obj=server)
-        server.transition(Server.Status.STOPPED, RESTARTING, save=False)
+        row.transition(Server.Status.STOPPED, RESTARTING, save=False)
         started += 1
     return started
 
@@ -207,7 +234,7 @@ def _restart_where_jiku_or_customer_wants(servers, now):
 def _follow_node(server, guest, nodes):
     node = nodes.get(guest.get("node"))
     if node is not None and server.node_id != node.pk:
-        server.node = node
+        server.node_id = node.pk
 
 
 def _record_drift(cluster, missing, unknown, still_there):
@@ -220,7 +247,7 @@ def _record_drift(cluster, missing, unknown, still_there):
     for server in missing:
         seen.add((Drift.Kind.MISSING, server.vmid))
         if (Drift.Kind.MISSING, server.vmid) not in open_drift and (Drift.Kind.MISSING, server.vmid) not in ignored:
-            new.append(Drift(cluster=cluster, kind=Drift.Kind.MISSING, vmid=server.vmid, server=server))
+            new.append(Drift(cluster=cluster, kind=Drift.Kind.MISSING, vmid=server.vmid, server_id=server.pk))
     for guest in unknown:
         seen.add((Drift.Kind.UNKNOWN, guest["vmid"]))
         if (Drift.Kind.UNKNOWN, guest["vmid"]) not in open_drift and (Drift.Kind.UNKNOWN, guest["vmid"]) not in ignored:

@@ -4,12 +4,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tenants.access import get_for_tenant, tenant_required
+from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
 
-from . import actions
+from . import actions, server_metrics
 from .forms import BackupForm, BackupPolicyForm, RestoreForm, RollbackForm, SnapshotForm
 from .models import Backup, Server
-from .views import attempt, submit_form
 
 
 def _server(request, public_id):
@@ -139,8 +138,6 @@ def backup_protect(request, public_id):
 @tenant_required("view")
 def server_graphs(request, public_id):
     """The graphs block: cached rrddata, refreshed in the background when it is older than a minute."""
-    from . import server_metrics
-
     server = _server(request, public_id)
     timeframe = request.GET.get("timeframe", "hour")
     if timeframe not in server_metrics.TIMEFRAMES:

@@ -6,6 +6,7 @@ older than a minute, asks a worker to fetch it; HTMX polls until it is there.
 
 import time
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 
@@ -27,6 +28,9 @@ def _key(server_id, timeframe):
     return f"server-metrics:{server_id}:{timeframe}"
 
 
+REFRESH_TASK = "provisioning.tasks.refresh_server_metrics"
+
+
 def cached(server, timeframe):
     return cache.get(_key(server.pk, timeframe))
 
@@ -38,9 +42,8 @@ def is_fresh(data):
 def request_refresh(server, timeframe):
     """Ask a worker for fresh data once, however many browsers are watching."""
     if cache.add(_key(server.pk, timeframe) + ":pending", 1, 30):
-        from .tasks import refresh_server_metrics
-
-        transaction.on_commit(lambda: refresh_server_metrics.delay(server.pk, timeframe))
+        # By name: tasks.py imports this module.
+        transaction.on_commit(lambda: current_app.send_task(REFRESH_TASK, args=(server.pk, timeframe)))
 
 
 def refresh(server, timeframe):

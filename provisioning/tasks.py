@@ -1,10 +1,16 @@
-"""Thin Celery tasks: they carry ids, the work and its state live in provisioning.engine."""
+"""Thin Celery tasks: they carry ids; the work and its state live in the engine and the actions.
+
+The engine enqueues by task name (it never imports this module), so this module may import
+everything it calls.
+"""
 
 import logging
 
 from celery import shared_task
 
-from . import engine, reconcile
+from . import engine, node_metrics, reconcile, server_metrics
+from .actions import backup_create, backups_expire, drain_next
+from .models import BackupPolicy, Node, Operation, Server
 from .proxmox import ProxmoxError
 
 log = logging.getLogger(__name__)
@@ -28,9 +34,6 @@ def reconcile_clusters():
 @shared_task(ignore_result=True)
 def run_backup_policy(server_id, retry=False):
     """Fired by django-celery-beat at the policy's time; a failed run retries once (retry=True)."""
-    from .actions import backup_create
-    from .models import BackupPolicy
-
     policy = BackupPolicy.objects.select_related("server").filter(server_id=server_id, enabled=True).first()
     if policy is None or policy.server.status not in ("running", "stopped"):
         return
@@ -40,9 +43,6 @@ def run_backup_policy(server_id, retry=False):
 @shared_task(ignore_result=True)
 def continue_drain(node_id, after_operation_id):
     """A move of a draining node has finished: start the next one, or say why the drain stops."""
-    from .actions import drain_next
-    from .models import Node, Operation
-
     node = Node.objects.filter(pk=node_id).first()
     if node is not None:
         drain_next(node=node, after=Operation.objects.filter(pk=after_operation_id).first())
@@ -50,23 +50,16 @@ def continue_drain(node_id, after_operation_id):
 
 @shared_task(ignore_result=True)
 def expire_backups():
-    from .actions import backups_expire
-
     backups_expire()
 
 
 @shared_task(ignore_result=True)
 def refresh_node_metrics():
-    from .node_metrics import refresh_all
-
-    refresh_all()
+    node_metrics.refresh_all()
 
 
 @shared_task(ignore_result=True)
 def refresh_server_metrics(server_id, timeframe):
-    from . import server_metrics
-    from .models import Server
-
     server = Server.objects.select_related("cluster", "node").filter(
         pk=server_id, vmid__isnull=False, status__in=[Server.Status.RUNNING, Server.Status.STOPPED]).first()
     if server is None or server.node is None:

@@ -1,15 +1,15 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tenants.access import get_for_tenant, tenant_required
+from tenants.access import add_errors, attempt, get_for_tenant, refusal, submit_form, tenant_required
 from tenants.models import AuditEvent, Duty
 
-from . import actions
+from . import actions, selectors
 from .forms import (
     BackupForm,
     BackupPolicyForm,
@@ -21,42 +21,19 @@ from .forms import (
     ServerCreateForm,
     SnapshotForm,
 )
-from .models import BackupPolicy, Operation, Server
-from .steps import step_label
-
-
-def add_errors(form, exc):
-    """Put an action's ValidationError on the fields it names (or on the form)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
-def _servers(request):
-    return (
-        Server.objects.for_tenant(request.tenant)
-        .exclude(status=Server.Status.DELETED)
-        .select_related("node", "image")
-        .order_by("hostname")
-    )
+from .models import BackupPolicy, Server
+from .operations import step_label
 
 
 def _server(request, public_id):
-    return get_for_tenant(_servers(request), request.tenant, public_id=public_id)
+    return get_for_tenant(selectors.tenant_servers(request.tenant), request.tenant, public_id=public_id)
 
 
 @tenant_required("view")
 def server_list(request):
-    servers = list(_servers(request))
-    active = {
-        op.server_id: op
-        for op in Operation.objects.for_tenant(request.tenant).filter(state__in=Operation.ACTIVE_STATES).order_by("-id")
-    }
-    for server in servers:
-        server.active_operation = active.get(server.pk)
-    return render(request, "provisioning/server_list.html", {"servers": servers})
+    page = selectors.page_of(request, selectors.tenant_servers(request.tenant))
+    servers, _active = selectors.with_active_operations(page.object_list, request.tenant)
+    return render(request, "provisioning/server_list.html", {"servers": servers, "page": page})
 
 
 @tenant_required("operate")
@@ -151,37 +128,8 @@ def server_live(request, public_id):
     return render(request, "provisioning/_server_live.html", _detail_context(request, server))
 
 
-def attempt(request, call, success):
-    """Run one action; tell the user it worked or, in the action's own words, why not."""
-    try:
-        result = call()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return None
-    except actions.ManagedByJiku as exc:
-        messages.error(request, str(exc))
-        return None
-    messages.success(request, success)
-    return result
 
 
-def submit_form(request, form, call, success):
-    """Validate, call one action, and tell the user what happened, errors named by field."""
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
-        return False
-    try:
-        call(form.cleaned_data)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return False
-    except actions.ManagedByJiku as exc:
-        messages.error(request, str(exc))
-        return False
-    messages.success(request, success)
-    return True
 
 
 @require_POST
@@ -266,11 +214,8 @@ def server_delete(request, public_id):
             actions.server_delete(
                 server=server, confirm_hostname=form.cleaned_data["confirm_hostname"], user=request.user, request=request
             )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("provisioning:server_detail", public_id=server.public_id)
-        except actions.ManagedByJiku as exc:
-            messages.error(request, str(exc))
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, refusal(exc))
             return redirect("provisioning:server_detail", public_id=server.public_id)
         messages.success(request, _("%(name)s is being deleted.") % {"name": server.hostname})
         return redirect("provisioning:server_list")

@@ -8,7 +8,8 @@ import re
 import uuid
 from urllib.parse import unquote
 
-from .errors import TaskError, die
+from .errors import ApiError, TaskError, die, param_error
+from .router import route
 from .util import GIB, format_size, is_disk_key, parse_disk, parse_size
 
 # Parameters of create/clone/restore that are instructions, not config keys.
@@ -179,3 +180,39 @@ def parse_resize(guest, key, size_text):
     if new < current:
         raise TaskError("shrinking disks is not supported")
     return current, new
+
+
+# -- shared by the route modules (so they need not import each other) ----------------------
+KINDS = ("qemu", "lxc")
+
+
+def both(method, suffix):
+    """Register one handler for the qemu and the lxc variant of a path."""
+    def deco(fn):
+        for kind in KINDS:
+            route(method, f"/nodes/{{node}}/{kind}{suffix}")(fn)
+        return fn
+    return deco
+
+
+def get_guest(req):
+    return req.state.guest(req.p("node"), req.p("vmid"), kind_of(req.template))
+
+
+def skiplock(req):
+    if str(req.p("skiplock", "0")) == "1":
+        if req.auth_user != "root@pam":
+            raise param_error({"skiplock": "Only root may use this option."})
+        return True
+    return False
+
+
+def check_pool(st, poolid):
+    if poolid and poolid not in st.pools:
+        raise ApiError(403, f"Permission check failed (pool '{poolid}' does not exist)")
+
+
+def add_to_pool(st, guest, poolid):
+    if poolid and poolid in st.pools:
+        st.pools[poolid]["vms"].add(guest.vmid)
+        guest.pool = poolid

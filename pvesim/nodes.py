@@ -6,6 +6,7 @@ import time
 
 from . import ha
 from .errors import die, param_error
+from .routes_power import do_start
 from .state import Node
 from .tasks import DURATIONS, schedule, start_task
 from .util import GIB, as_bool, parse_propstring
@@ -115,7 +116,6 @@ def _int(text, default):
 
 
 def _start_one(core, ctx, name, guest, up):
-    from .routes_power import do_start
     state = ctx.state
     with ctx.lock:
         if state.guests.get(guest.vmid) is not guest or guest.node != name or guest.status == "running":

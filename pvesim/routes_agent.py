@@ -3,8 +3,8 @@
 import re
 
 from .errors import die
+from .guestcommon import get_guest
 from .router import route
-from .routes_guests import get_guest
 from .util import parse_propstring
 
 

@@ -4,10 +4,13 @@ import re
 import time
 
 from . import ha, metrics
-from .errors import ApiError, die, param_error
+from .certs import fingerprint
+from .errors import die, param_error
 from .router import route
-from .state import node_entry
-from .util import GIB
+from .routes_power import ha_migrate
+from .routes_storage import download_template
+from .state import guest_resource, node_entry, storage_entry
+from .util import GIB, config_digest
 
 UPID_RE = re.compile(r"^UPID:([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):"
                      r"([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$")
@@ -50,7 +53,6 @@ def version(req):
 
 @route("GET", "/nodes")
 def nodes(req):
-    from .certs import fingerprint
     st = req.state
     fp = fingerprint(req.core.cert_path) if getattr(req.core, "cert_path", None) else ""
     with st.lock:
@@ -225,7 +227,6 @@ def aplinfo(req):
 
 @route("POST", "/nodes/{node}/aplinfo")
 def aplinfo_download(req):
-    from .routes_storage import download_template
     st = req.state
     with st.lock:
         entry = next((e for e in st.aplinfo if e["template"] == req.p("template")), None)
@@ -257,7 +258,6 @@ def ha_index(req):
 
 @route("GET", "/cluster/ha/resources")
 def ha_resources(req):
-    from .util import config_digest
     st = req.state
     with st.lock:
         digest = config_digest({k: v for k, v in st.ha.items()})
@@ -340,7 +340,6 @@ def _ha_move(req):
         target = req.p("node")
         st.node(target)
         if guest is not None and guest.node != target:
-            from .routes_power import ha_migrate
             ha_migrate(req, guest, target)
         return {"sid": sid, "requested-node": target}
 
@@ -365,7 +364,6 @@ def ha_status(req):
 def _pool_members(st, poolid):
     pool = st.pools[poolid]
     out = []
-    from .state import guest_resource, storage_entry
     for vmid in sorted(pool["vms"]):
         guest = st.guests.get(vmid)
         if guest:
@@ -476,14 +474,3 @@ def pool_delete(req):
             raise die(f"pool '{poolid}' is not empty (contains VM {min(st.pools[poolid]['vms'])})")
         del st.pools[poolid]
     return None
-
-
-def check_pool(st, poolid):
-    if poolid and poolid not in st.pools:
-        raise ApiError(403, f"Permission check failed (pool '{poolid}' does not exist)")
-
-
-def add_to_pool(st, guest, poolid):
-    if poolid and poolid in st.pools:
-        st.pools[poolid]["vms"].add(guest.vmid)
-        guest.pool = poolid

@@ -4,46 +4,30 @@ import time
 import uuid
 
 from . import ha, metrics
-from .errors import TaskError, die, param_error
+from .errors import TaskError, die
 from .guestcommon import (
+    _cloudinit_name,
+    add_to_pool,
     allocate_disks,
     apply_config_values,
+    both,
+    check_pool,
     check_storages_exist,
+    get_guest,
     kind_of,
     label,
     new_identity,
     normalize_net,
     parse_resize,
     public_config,
+    skiplock,
 )
 from .router import route
-from .routes_cluster import add_to_pool, check_pool
+from .routes_power import do_start
+from .routes_storage import restore
 from .state import Guest
 from .tasks import DURATIONS, start_task
 from .util import GIB, format_size, parse_disk
-
-KINDS = ("qemu", "lxc")
-
-
-def both(method, suffix):
-    """Register one handler for the qemu and the lxc variant of a path."""
-    def deco(fn):
-        for kind in KINDS:
-            route(method, f"/nodes/{{node}}/{kind}{suffix}")(fn)
-        return fn
-    return deco
-
-
-def get_guest(req):
-    return req.state.guest(req.p("node"), req.p("vmid"), kind_of(req.template))
-
-
-def skiplock(req):
-    if str(req.p("skiplock", "0")) == "1":
-        if req.auth_user != "root@pam":
-            raise param_error({"skiplock": "Only root may use this option."})
-        return True
-    return False
 
 
 def list_entry(state, guest):
@@ -123,10 +107,8 @@ def guest_rrd(req):
 def create(req):
     kind = kind_of(req.template)
     if kind == "qemu" and req.p("archive"):
-        from .routes_storage import restore
         return restore(req, "qemu", req.p("archive"))
     if kind == "lxc" and str(req.p("restore", "0")) == "1":
-        from .routes_storage import restore
         return restore(req, "lxc", req.p("ostemplate"))
     st = req.state
     node = req.p("node")
@@ -176,7 +158,6 @@ def create(req):
                 st.ha[st.ha_sid(guest)] = {"sid": st.ha_sid(guest), "type": st.ha_sid(guest).split(":")[0],
                                            "state": "started", "max_restart": 1, "max_relocate": 1, "failback": 1}
         if start_after and not ha_managed:
-            from .routes_power import do_start
             do_start(ctx, guest)
         elif ha_managed:
             with ctx.lock:
@@ -267,7 +248,6 @@ def clone(req):
                 opts = parse_disk(value)[2] if parse_disk(value) else {}
                 target_store = storage or storeid
                 if "cloudinit" in volname:
-                    from .guestcommon import _cloudinit_name
                     volid = st.alloc_disk(target, target_store, newid, size, kind,
                                           name=_cloudinit_name(st, target_store, newid))
                     guest.config[key] = f"{volid},media=cdrom"
@@ -458,41 +438,4 @@ def destroy(req):
 
     return start_task(req.core, req, req.p("node"), "qmdestroy" if kind == "qemu" else "vzdestroy",
                       guest.vmid, body, undo)
-
-
-# -- consoles ---------------------------------------------------------------------------
-def _console(req, ttype, with_cert):
-    st = req.state
-    with st.lock:
-        guest = get_guest(req)
-    auth = req.core.auth
-    stamp = f"{int(time.time()):08X}"
-    ticket = f"PVEVNC:{stamp}::{auth._sign('vnc:' + stamp + ':' + str(guest.vmid))}"
-    port = 5900 + (guest.vmid % 100)
-
-    def body(ctx):
-        ctx.log(f"connection timed out waiting for client on port {port}")
-        ctx.sleep(10.0)
-
-    upid = start_task(req.core, req, req.p("node"), ttype, guest.vmid, body)
-    user = req.auth_user + (f"!{req.auth_token}" if req.auth_token else "")
-    out = {"port": str(port), "ticket": ticket, "user": user, "upid": upid}
-    if with_cert:
-        out["cert"] = ""
-        if req.core.cert_path:
-            with open(req.core.cert_path, encoding="utf-8") as fh:
-                out["cert"] = fh.read()
-        if str(req.p("generate-password", "0")) == "1":
-            out["password"] = auth._sign(ticket)[:8]
-    return out
-
-
-@both("POST", "/{vmid}/vncproxy")
-def vncproxy(req):
-    return _console(req, "vncproxy", True)
-
-
-@both("POST", "/{vmid}/termproxy")
-def termproxy(req):
-    return _console(req, "vncproxy", False)
 

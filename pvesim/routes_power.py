@@ -4,9 +4,8 @@ import time
 
 from . import ha
 from .errors import TaskError, die, param_error
-from .guestcommon import disk_total, kind_of, label
+from .guestcommon import both, disk_total, get_guest, kind_of, label, skiplock
 from .router import route
-from .routes_guests import both, get_guest, skiplock
 from .tasks import DURATIONS, start_task
 from .util import GIB
 

@@ -4,9 +4,9 @@ import copy
 import time
 
 from .errors import TaskError, die
-from .guestcommon import kind_of, label, public_config, snapshot_capable
-from .routes_guests import both, get_guest
+from .guestcommon import both, get_guest, kind_of, label, public_config, snapshot_capable
 from .tasks import DURATIONS, start_task
+from .util import config_digest
 
 RESERVED = ("current", "pending")
 
@@ -189,7 +189,6 @@ OPTION_DEFAULTS = {"enable": 0, "policy_in": "DROP", "policy_out": "ACCEPT", "dh
 
 
 def _rules_digest(guest):
-    from .util import config_digest
     return config_digest(guest.fw_rules)
 
 

@@ -5,10 +5,11 @@ import re
 import time
 
 from .errors import ApiError, TaskError, die, param_error
-from .guestcommon import disk_total, label, normalize_net
+from .guestcommon import _cloudinit_name, add_to_pool, check_pool, disk_total, label, normalize_net
+from .metrics import TIMEFRAMES
 from .registry import RegistryError, parse_reference
 from .router import route
-from .routes_cluster import add_to_pool, check_pool
+from .routes_power import do_start
 from .scenario import template_format
 from .state import Guest
 from .tasks import DURATIONS, start_task
@@ -339,7 +340,6 @@ def restore(req, kind, archive):
             for key, storeid, volname, size in vol.get("_disks", []):
                 dest = target_storage or storeid
                 if "cloudinit" in volname:
-                    from .guestcommon import _cloudinit_name
                     newvol = st.alloc_disk(node, dest, vmid, size, kind, name=_cloudinit_name(st, dest, vmid))
                     config[key] = f"{newvol},media=cdrom"
                     continue
@@ -354,7 +354,6 @@ def restore(req, kind, archive):
             guest.config = config
             guest.status, guest.qmpstatus, guest.started_at = "stopped", "stopped", None
         if start_after:
-            from .routes_power import do_start
             do_start(ctx, guest)
 
     def undo():
@@ -451,7 +450,6 @@ def oci_pull(req):
 
 @route("GET", "/nodes/{node}/storage/{storage}/rrddata")
 def storage_rrd(req):
-    from .metrics import TIMEFRAMES
     with req.state.lock:
         store = req.state.store(req.p("node"), req.p("storage"))
         step, points = TIMEFRAMES[req.p("timeframe")]

@@ -5,24 +5,23 @@ without the sales permission gets PermissionDenied, whatever the view already ch
 """
 
 import datetime
-import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from provisioning import actions as provisioning
 from provisioning.models import Cluster, Image
-from tenants.actions import invitation_send
+from tenants import actions as tenant_actions
 from tenants.audit import audit_record
-from tenants.models import Invitation, Membership, Responsibility, Role, Tenant
+from tenants.models import Duty, Party, Role
 
 from . import rules, sample
-from .contracts import default_backup_policy, effective_duties
+from .contracts import default_backup_policy, effective_duties, manages_servers
 from .models import GUEST_KIND, Contract, Offer, OfferRevision, Order, ServiceTier, Target, UseCase
 from .pricing import quote
 from .sizing import size
@@ -138,18 +137,38 @@ def orders_place_pending(*, offer=None):
 # Contracts ------------------------------------------------------------------------------------
 
 
-def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, user=None, request=None):
-    """Bind `tenant` to `tier` and write who holds each duty; a running contract ends here."""
+def contract_fees(*, tier, duties, offer=None, vds=None):
+    """The prices a contract freezes: what billing charges every month and once, in exact decimals."""
+    fees = tier.duty_fees()
+    return {
+        "tier": {"slug": tier.slug, "name": tier.name, "fee_per_tenant": str(tier.fee_per_tenant),
+                 "fee_per_server": str(tier.fee_per_server), "manages_servers": manages_servers(duties)},
+        "duties": [{"duty": d, "fee": str(fees[d])} for d in Duty.values
+                   if fees.get(d) and duties.get(d) == Party.JIKU],
+        "vds": {"name": vds.name, "price": str(vds.price_monthly)} if vds is not None else None,
+        "once": [{"code": code, "amount": str(amount)} for code, amount in (
+            ("setup", offer.setup_fee), ("migration", offer.migration_fee), ("poc", offer.poc_fee)) if amount]
+        if offer is not None else [],
+        # Payment terms: days to pay an invoice, then the days after the due date of each reminder level.
+        "terms": {"payment_days": settings.BILLING_PAYMENT_DAYS, "reminder_days": list(settings.BILLING_REMINDER_DAYS)},
+    }
+
+
+def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, vds=None, user=None, request=None):
+    """Bind `tenant` to `tier` and write who holds each duty; a running contract ends here.
+
+    The contract freezes its prices (contract_fees): a later change of the tier's fees or the VDS
+    price list never changes what this customer pays.
+    """
     matrix = effective_duties(tier, duties)
     with transaction.atomic():
         now = timezone.now()
         Contract.objects.filter(tenant=tenant, ended_at__isnull=True).update(ended_at=now)
         contract = Contract.objects.create(
             tenant=tenant, tier=tier, offer=offer, duties=matrix, term_months=term_months, started_at=now,
-            created_by=user,
+            fees=contract_fees(tier=tier, duties=matrix, offer=offer, vds=vds), created_by=user,
         )
-        for duty, party in matrix.items():
-            Responsibility.objects.update_or_create(tenant=tenant, duty=duty, defaults={"party": party})
+        tenant_actions.responsibilities_set(tenant=tenant, duties=matrix, by=user, request=request)
         audit_record(action="contract.started", tenant=tenant, request=request, actor=user, obj=contract,
                      details={"tier": tier.slug, "duties": matrix})
     return contract
@@ -335,15 +354,6 @@ def offers_expire():
     ).update(state=Offer.State.EXPIRED, updated_at=timezone.now())
 
 
-def _unique_slug(name):
-    base = slugify(name)[:50].strip("-") or "tenant"
-    slug, n = base, 1
-    while Tenant.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
 def _image_for(guest, cluster):
     if guest.image is not None:
         return guest.image
@@ -374,21 +384,7 @@ def _make_room(tenant, guests):
         "max_memory_mb": used["memory_mb"] + sum(g.plan.memory_mb for g in guests),
         "max_disk_gb": used["disk_gb"] + sum(g.plan.disk_gb for g in guests),
     }
-    changed = [f for f, need in needs.items() if getattr(tenant, f) < need]
-    for f in changed:
-        setattr(tenant, f, needs[f])
-    if changed:
-        tenant.save(update_fields=changed)
-
-
-def _invite(offer, tenant, user):
-    email = offer.contact_email.strip().lower()
-    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
-        return None
-    Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True).delete()
-    return Invitation.objects.create(
-        tenant=tenant, email=email, role=Role.OWNER, invited_by=user, token=secrets.token_urlsafe(32)
-    )
+    tenant_actions.tenant_quota_raise(tenant=tenant, at_least=needs)
 
 
 def offer_accept(*, offer, user, request=None):
@@ -407,15 +403,15 @@ def offer_accept(*, offer, user, request=None):
             raise ValidationError({"cluster": _("Choose the cluster the servers will run in.")})
         tenant = offer.tenant
         if tenant is None:
-            tenant = Tenant.objects.create(name=offer.company, slug=_unique_slug(offer.company))
-            audit_record(action="tenant.created", tenant=tenant, request=request, actor=user, obj=tenant,
-                         details={"offer": offer.number})
+            tenant = tenant_actions.tenant_create_for_customer(name=offer.company, by=user, request=request,
+                                                              details={"offer": offer.number})
         images = {g.hostname: _image_for(g, offer.cluster) for g in sizing.guests}
         _make_room(tenant, sizing.guests)
         node = _register_vds(offer, tenant, sizing, user, request) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
         contract_start(tenant=tenant, tier=offer.tier, duties=offer.duties, offer=offer, term_months=offer.term_months,
-                       user=user, request=request)
-        invitation = _invite(offer, tenant, user)
+                       vds=sizing.vds if node is not None else None, user=user, request=request)
+        tenant_actions.invitation_issue(tenant=tenant, email=offer.contact_email, role=Role.OWNER, invited_by=user,
+                                        request=request)
         for guest in sizing.guests:
             order_create(tenant=tenant, plan=guest.plan, image=images[guest.hostname], hostname=guest.hostname,
                          node=node, offer=offer, pending=True, user=user)
@@ -423,7 +419,5 @@ def offer_accept(*, offer, user, request=None):
         offer.save(update_fields=["state", "tenant", "accepted_at", "updated_at"])
         audit_record(action="offer.accepted", tenant=tenant, request=request, actor=user, obj=offer,
                      details={"node": node.name if node else None, "orders": [g.hostname for g in sizing.guests]})
-        if invitation is not None:
-            transaction.on_commit(lambda: invitation_send(invitation=invitation, request=request))
     orders_place_pending(offer=offer)
     return offer

@@ -13,8 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from provisioning.actions import check_quota, quota_usage
 from provisioning.models import Cluster, Image, Server
-from provisioning.views import add_errors
-from tenants.access import tenant_required
+from tenants.access import add_errors, tenant_required
 from tenants.models import SSHKey
 
 from .actions import order_create

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .audit import audit_record
-from .models import Invitation, Membership, Role, SSHKey, Tenant
+from .models import Invitation, Membership, Responsibility, Role, SSHKey, Tenant
 from .sshkeys import parse_public_key
 
 
@@ -62,6 +62,40 @@ def tenant_create(*, name, owner, request=None):
         except IntegrityError:
             continue  # another sign-up took the same slug between the check and the insert
     raise ValidationError({"name": _("Please choose a different name.")})
+
+
+def tenant_create_for_customer(*, name, by, request=None, details=None):
+    """JIKU creates a customer's tenant (an accepted offer); its owner joins by invitation."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                tenant = Tenant.objects.create(name=name, slug=_unique_slug(name))
+                audit_record(action="tenant.created", tenant=tenant, request=request, actor=by, obj=tenant,
+                             details=details or {})
+                return tenant
+        except IntegrityError:
+            continue  # another tenant took the same slug between the check and the insert
+    raise ValidationError({"name": _("Please choose a different name.")})
+
+
+QUOTA_FIELDS = ("max_servers", "max_cores", "max_memory_mb", "max_disk_gb")
+
+
+def tenant_quota_raise(*, tenant, at_least, by=None, request=None):
+    """Raise the tenant's quotas to at least the given values (what a contract sold); never lowers one."""
+    changed = {f: v for f, v in at_least.items() if f in QUOTA_FIELDS and getattr(tenant, f) < v}
+    for field, value in changed.items():
+        setattr(tenant, field, value)
+    if changed:
+        tenant.save(update_fields=list(changed))
+        audit_record(action="tenant.quota_raised", tenant=tenant, request=request, actor=by, obj=tenant, details=changed)
+    return tenant
+
+
+def responsibilities_set(*, tenant, duties, by=None, request=None):
+    """Who holds each duty, as a contract says; the pages and the actions read these rows."""
+    for duty, party in duties.items():
+        Responsibility.objects.update_or_create(tenant=tenant, duty=duty, defaults={"party": party})
 
 
 def tenant_update(*, tenant, by, request, name, billing_address, vat_id, require_mfa):
@@ -111,6 +145,25 @@ def invitation_create(*, tenant, email, role, invited_by, request):
             details={"email": email, "role": role},
         )
     invitation_send(invitation=invitation, request=request)
+    return invitation
+
+
+def invitation_issue(*, tenant, email, role, invited_by, request=None):
+    """JIKU invites someone into a customer's tenant (e.g. the owner of an accepted offer).
+
+    Replaces an open invitation for the same address; returns None when they are a member
+    already. Sent when the caller's transaction commits.
+    """
+    email = email.strip().lower()
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        return None
+    Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True).delete()
+    invitation = Invitation.objects.create(
+        tenant=tenant, email=email, role=role, invited_by=invited_by, token=secrets.token_urlsafe(32)
+    )
+    audit_record(action="invitation.created", tenant=tenant, request=request, actor=invited_by, obj=invitation,
+                 details={"email": email, "role": role})
+    transaction.on_commit(lambda: invitation_send(invitation=invitation, request=request))
     return invitation
 
 

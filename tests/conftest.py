@@ -1,10 +1,16 @@
-"""Personas: alice owns tenant Alpha, bob is her member, charlie owns tenant Bravo."""
+"""Personas: alice owns tenant Alpha, bob is her member, charlie owns tenant Bravo.
+
+JIKU staff (no superusers): dora the admin, otto the operator, sam from sales, bill from billing.
+"""
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
 
 from tenants.models import Membership, Role, Tenant
+from tenants.staff_roles import ADMIN, BILLING, OPERATOR, SALES, sync_groups
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -73,20 +79,46 @@ def _client_for(client_class, user):
 
 @pytest.fixture
 def alice_client(tenant_a, alice):
-    from django.test import Client
-
     return _client_for(Client, alice)
 
 
 @pytest.fixture
 def bob_client(tenant_a, bob):
-    from django.test import Client
-
     return _client_for(Client, bob)
 
 
 @pytest.fixture
 def charlie_client(tenant_b, charlie):
-    from django.test import Client
-
     return _client_for(Client, charlie)
+
+
+def make_staff(email, group):
+    # Flushes between transactional tests drop the migration's groups; recreate them.
+    sync_groups()
+    user = make_user(email, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def client_for(user):
+    return _client_for(Client, user)
+
+
+@pytest.fixture
+def dora(db):
+    return make_staff("dora@jiku.example", ADMIN)
+
+
+@pytest.fixture
+def otto(db):
+    return make_staff("otto@jiku.example", OPERATOR)
+
+
+@pytest.fixture
+def sam(db):
+    return make_staff("sam@jiku.example", SALES)
+
+
+@pytest.fixture
+def bill(db):
+    return make_staff("bill@jiku.example", BILLING)

@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from provisioning import live
 from provisioning.models import Image, Operation, Server
-from provisioning.steps import step_label
+from provisioning.operations import step_label
 from services.models import Plan
 from tenants.models import Membership, SSHKey
 
@@ -49,6 +50,10 @@ class ServerSerializer(serializers.ModelSerializer):
                   "the server stopped unexpectedly."
     )
     stopped_unexpectedly = serializers.BooleanField(read_only=True)
+    cpu_usage = serializers.SerializerMethodField(help_text="CPU use 0..1 at the last reconcile (about a minute ago).")
+    memory_used_mb = serializers.SerializerMethodField()
+    uptime = serializers.SerializerMethodField(help_text="Seconds since it started, at the last reconcile.")
+    last_seen_at = serializers.SerializerMethodField(help_text="When the portal last read it from Proxmox.")
 
     class Meta:
         model = Server
@@ -56,6 +61,27 @@ class ServerSerializer(serializers.ModelSerializer):
                   "auto_restart", "plan", "image", "cores", "memory_mb", "disk_gb", "ipv4", "default_user", "ha_enabled",
                   "cpu_usage", "memory_used_mb", "uptime", "created_at", "last_seen_at"]
         read_only_fields = fields
+
+    def _live(self, server):
+        """The live figures from the cache: the view passes them for a whole page in its context."""
+        figures = self.context.get("live")
+        if figures is None or server.pk not in figures:
+            figures = live.for_servers([server])
+        return figures.get(server.pk, live.NOTHING)
+
+    def get_cpu_usage(self, server) -> float:
+        return self._live(server).cpu
+
+    def get_memory_used_mb(self, server) -> int:
+        return self._live(server).memory_used_mb
+
+    def get_uptime(self, server) -> int:
+        return self._live(server).uptime
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_seen_at(self, server):
+        seen = self._live(server).seen_at
+        return seen.isoformat().replace("+00:00", "Z") if seen else None
 
     def get_requested_state(self, server) -> str:
         return "running" if server.should_run else "stopped"

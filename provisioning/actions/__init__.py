@@ -1,5 +1,6 @@
 """Every write on servers goes through one of these keyword-only actions (DESIGN.md section 3)."""
 
+from .console import console_allowed, console_end, console_open  # noqa: F401
 from .duties import CUSTOMER_DUTIES, ManagedByJiku, jiku_actions, jiku_holds, managed_actions  # noqa: F401
 from .marketplace import (  # noqa: F401
     appliance_import,

@@ -9,20 +9,25 @@ templates are made from a prepared server; both need approval too.
 import re
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from provisioning import engine, registry
-from provisioning.actions.servers import enqueue_operation, lock_server, no_pending, not_on_node_message
-from provisioning.models import Image, Node, Operation, Server
+from provisioning.actions.servers import lock_server, no_pending, not_on_node_message
+from provisioning.models import Cluster, Image, Node, Operation, Server
 from tenants.audit import audit_record
 
 TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.+-]*\.tar\.(?:gz|xz|zst)$")
 
 
-def appliance_import(*, cluster, template, name="", user=None, request=None):
+def appliance_import(
+    *, cluster: Cluster, template: str, name: str = "", user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+):
     template = template.strip()
     if not TEMPLATE_NAME.match(template):
         raise ValidationError({"template": _("Enter the template file name from the index, e.g. debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz.")})
@@ -35,16 +40,16 @@ def appliance_import(*, cluster, template, name="", user=None, request=None):
             cluster=cluster, name=name.strip() or template.split("_")[0], kind=Image.Kind.LXC, volid=volid,
             source=Image.Source.APPLIANCE, approved=False, status=Image.Status.DOWNLOADING, min_disk_gb=8,
         )
-        op = Operation.objects.create(
-            kind=Operation.Kind.DOWNLOAD, created_by=user,
-            params={"cluster": cluster.pk, "image": image.pk, "template": template, "nodes": nodes},
-        )
-        engine.enqueue_on_commit(op.pk)
+        op = engine.operation_create(kind=Operation.Kind.DOWNLOAD, cluster=cluster, image=image, user=user,
+                                     params={"template": template, "nodes": nodes})
         audit_record(action="marketplace.import", request=request, actor=user, obj=image, details={"template": template})
     return image, op
 
 
-def oci_import(*, cluster, reference, name="", user=None, request=None):
+def oci_import(
+    *, cluster: Cluster, reference: str, name: str = "", user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+):
     """Staff: an application container from an allowed registry, pinned to a digest, pulled on every node.
 
     With `name:tag@sha256:...` the pull goes ahead only if the tag still names that digest;
@@ -66,16 +71,15 @@ def oci_import(*, cluster, reference, name="", user=None, request=None):
             volid=volid, oci_reference=str(ref), source=Image.Source.OCI, approved=False,
             status=Image.Status.DOWNLOADING, min_disk_gb=2,
         )
-        op = Operation.objects.create(
-            kind=Operation.Kind.DOWNLOAD, created_by=user,
-            params={"cluster": cluster.pk, "image": image.pk, "oci": str(ref), "digest": ref.digest, "nodes": nodes},
-        )
-        engine.enqueue_on_commit(op.pk)
+        op = engine.operation_create(kind=Operation.Kind.DOWNLOAD, cluster=cluster, image=image, user=user,
+                                     params={"oci": str(ref), "digest": ref.digest, "nodes": nodes})
         audit_record(action="marketplace.import", request=request, actor=user, obj=image, details={"oci": str(ref)})
     return image, op
 
 
-def image_fetch_to_new_nodes(*, image, user=None, request=None):
+def image_fetch_to_new_nodes(
+    *, image: Image, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     """Staff: fetch an appliance or OCI image onto the online nodes that lack it (an OCI image only
     while its tag still names the pinned digest); it stays offered on the others meanwhile."""
     with transaction.atomic():
@@ -85,20 +89,20 @@ def image_fetch_to_new_nodes(*, image, user=None, request=None):
         missing = [n for n in _online_nodes(image.cluster) if n not in image.nodes]
         if not missing:
             raise ValidationError(_("Every online node has this image already."))
-        if Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, state__in=Operation.ACTIVE_STATES, params__image=image.pk).exists():
+        if Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, state__in=Operation.ACTIVE_STATES, image=image).exists():
             raise ValidationError(_("This image is being fetched already."))
-        params = {"cluster": image.cluster_id, "image": image.pk, "nodes": missing, "more_nodes": True}
+        params = {"nodes": missing, "more_nodes": True}
         if image.source == Image.Source.OCI:
             params.update(oci=image.oci_reference.split("@")[0], digest=image.checksum)
         else:
             params["template"] = image.volid.split("/", 1)[1]
-        op = Operation.objects.create(kind=Operation.Kind.DOWNLOAD, created_by=user, params=params)
-        engine.enqueue_on_commit(op.pk)
+        op = engine.operation_create(kind=Operation.Kind.DOWNLOAD, cluster=image.cluster, image=image, user=user,
+                                     params=params)
         audit_record(action="marketplace.fetch", request=request, actor=user, obj=image, details={"nodes": missing})
     return op
 
 
-def image_await_on(*, image, node):
+def image_await_on(*, image: Image, node: Node):
     """For an order waiting for `node`: True once the image is there, False while it is fetched.
 
     Starts the fetch the first time; raises ValidationError when the image cannot get there (an
@@ -108,7 +112,7 @@ def image_await_on(*, image, node):
         return True
     if image.source not in Image.FETCHED_SOURCES:
         raise ValidationError(not_on_node_message(image, node))
-    fetches = Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, params__image=image.pk)
+    fetches = Operation.objects.filter(kind=Operation.Kind.DOWNLOAD, image=image)
     if fetches.filter(state__in=Operation.ACTIVE_STATES).exists():
         return False
     failed = next((op for op in fetches.filter(state=Operation.State.FAILED) if node.name in op.params.get("nodes", [])), None)
@@ -125,7 +129,9 @@ def _online_nodes(cluster):
     return nodes
 
 
-def image_approve(*, image, approved, user=None, request=None):
+def image_approve(
+    *, image: Image, approved: bool, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Image:
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
         if approved and image.status != Image.Status.READY:
@@ -136,7 +142,10 @@ def image_approve(*, image, approved, user=None, request=None):
     return image
 
 
-def template_from_server(*, server, name, description="", for_everyone=False, user=None, request=None):
+def template_from_server(
+    *, server: Server, name: str, description: str = "", for_everyone: bool = False,
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+):
     """Staff turn a prepared server into an own template; the server leaves its tenant for good.
 
     Only cloud-init VMs qualify: a clone of a container template cannot be given the customer's
@@ -165,8 +174,8 @@ def template_from_server(*, server, name, description="", for_everyone=False, us
         )
         previous = server.status
         server.transition(Server.Status.DELETING, gettext_noop("Becoming the template %(name)s"), {"name": name})
-        op = enqueue_operation(server=server, kind=Operation.Kind.TEMPLATE, user=user,
-                               params={"image": image.pk, "previous_status": previous})
+        op = engine.operation_create(server=server, kind=Operation.Kind.TEMPLATE, user=user, image=image,
+                                     params={"previous_status": previous})
         audit_record(action="server.template", tenant=server.tenant, request=request, actor=user, obj=server,
                      details={"image": name, "for_everyone": bool(for_everyone)})
     return image, op

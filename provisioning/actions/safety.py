@@ -8,19 +8,22 @@ import datetime
 import json
 import re
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from provisioning import engine
 from provisioning.models import Backup, BackupPolicy, Node, Operation, Server, Snapshot
 from provisioning.placement import PlacementError, choose_node
 from tenants.audit import audit_record
 
 from .duties import require_duty
-from .servers import enqueue_operation, ensure_active, lock_server, no_pending, reserve_server
+from .servers import ensure_active, lock_server, no_pending, reserve_server
 
 SNAPSHOT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{1,39}$")
 # Proxmox reserves these (the pseudo-snapshot "current", pending changes, vzdump's own).
@@ -55,7 +58,10 @@ def validate_note(value, field, max_length=200):
     return value
 
 
-def snapshot_create(*, server, name, description="", include_ram=False, user=None, request=None):
+def snapshot_create(
+    *, server: Server, name: str, description: str = "", include_ram: bool = False,
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+):
     validate_snapshot_name(name)
     validate_note(description, "description")
     with transaction.atomic():
@@ -76,7 +82,7 @@ def _take_snapshot(server, *, name, description, include_ram, user, request, fre
         raise ValidationError(_("This server may keep %(limit)s snapshots; delete one first.") % {"limit": limit})
     include_ram = bool(include_ram) and server.kind == Server.Kind.QEMU and server.status == Server.Status.RUNNING
     Snapshot.objects.create(server=server, name=name, description=description, include_ram=include_ram)
-    op = enqueue_operation(
+    op = engine.operation_create(
         server=server, kind=Operation.Kind.SNAPSHOT, user=user,
         params={"name": name, "description": description, "include_ram": include_ram},
     )
@@ -84,17 +90,19 @@ def _take_snapshot(server, *, name, description, include_ram, user, request, fre
     return op
 
 
-def snapshot_before_update(*, server, user=None, request=None):
+def snapshot_before_update(
+    *, server: Server, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+):
     """The safety snapshot staff and customers take before maintenance; rollback is one click.
 
     Only the newest BEFORE_UPDATE_KEEP of them stay: each one holds every block changed since,
     so old ones would eat storage and the tenant's snapshot slots unnoticed.
     """
-    name = f"{BEFORE_UPDATE_PREFIX}{timezone.localtime():%Y%m%d_%H%M%S}"
     with transaction.atomic():
         server = lock_server(server)
         require_duty(tenant=server.tenant, action="snapshot_before_update", user=user)
         _usable(server)
+        name = free_snapshot_name(server, f"{BEFORE_UPDATE_PREFIX}{timezone.localtime():%Y%m%d_%H%M%S}")
         deleting = set(
             Operation.objects.filter(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, state__in=Operation.ACTIVE_STATES)
             .values_list("params__name", flat=True)
@@ -104,11 +112,21 @@ def snapshot_before_update(*, server, user=None, request=None):
             if snap.name not in deleting
         ][BEFORE_UPDATE_KEEP - 1:]
         for snap in older:
-            enqueue_operation(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": snap.name}, user=user)
+            engine.operation_create(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": snap.name}, user=user)
             audit_record(action="snapshot.delete", tenant=server.tenant, request=request, actor=user, obj=server,
                          details={"name": snap.name, "pruned": True})
         return _take_snapshot(server, name=name, description=_("Before update"), include_ram=False, user=user,
                               request=request, freeing=len(older) + len(deleting))
+
+
+def free_snapshot_name(server, name):
+    """`name`, or `name_2`, `name_3`... when a snapshot of that name exists (two within a second)."""
+    taken = set(server.snapshots.filter(name__startswith=name).values_list("name", flat=True))
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
 
 
 def _snapshot(server, name):
@@ -118,24 +136,29 @@ def _snapshot(server, name):
     return snap
 
 
-def snapshot_rollback(*, server, name, start=False, user=None, request=None):
+def snapshot_rollback(
+    *, server: Server, name: str, start: bool = False, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         server = lock_server(server)
         require_duty(tenant=server.tenant, action="snapshot_rollback", user=user)
         _usable(server)
         _snapshot(server, name)
-        op = enqueue_operation(server=server, kind=Operation.Kind.ROLLBACK, params={"name": name, "start": bool(start)}, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.ROLLBACK, params={"name": name, "start": bool(start)}, user=user)
         audit_record(action="snapshot.rollback", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
     return op
 
 
-def snapshot_delete(*, server, name, user=None, request=None):
+def snapshot_delete(
+    *, server: Server, name: str, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         server = lock_server(server)
         require_duty(tenant=server.tenant, action="snapshot_delete", user=user)
         _usable(server)
         _snapshot(server, name)
-        op = enqueue_operation(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": name}, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": name}, user=user)
         audit_record(action="snapshot.delete", tenant=server.tenant, request=request, actor=user, obj=server, details={"name": name})
     return op
 
@@ -144,7 +167,11 @@ def snapshot_delete(*, server, name, user=None, request=None):
 BACKUP_MODES = ("snapshot", "suspend", "stop")
 
 
-def backup_create(*, server, mode="snapshot", notes="", protected=False, policy=None, retry=False, user=None, request=None):
+def backup_create(
+    *, server: Server, mode: str = "snapshot", notes: str = "", protected: bool = False,
+    policy: BackupPolicy | None = None, retry: bool = False, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     if mode not in BACKUP_MODES:
         raise ValidationError({"mode": _("Choose snapshot, suspend or stop.")})
     validate_note(notes, "notes")
@@ -154,17 +181,20 @@ def backup_create(*, server, mode="snapshot", notes="", protected=False, policy=
         limit = server.backup_limit
         if policy is None and server.backups.kept().count() >= limit:
             raise ValidationError(_("This server may keep %(limit)s backups; delete one first.") % {"limit": limit})
-        op = enqueue_operation(
+        op = engine.operation_create(
             server=server, kind=Operation.Kind.BACKUP, user=user,
-            params={"mode": mode, "notes": notes, "protected": bool(protected),
-                    "policy": policy.pk if policy else None, "retry": retry},
+            params={"mode": mode, "notes": notes, "protected": bool(protected), "scheduled": policy is not None,
+                    "retry": retry},
         )
         if policy is None:
             audit_record(action="backup.create", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
 
 
-def backup_restore(*, backup, target="same", hostname="", confirm=False, user=None, request=None):
+def backup_restore(
+    *, backup: Backup, target="same", hostname: str = "", confirm: bool = False,
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     """Restore over the same server (confirmed, stopped first) or into a new server placed like a create."""
     if backup.deleted_at:
         raise ValidationError(_("This backup no longer exists."))
@@ -186,9 +216,9 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
                     "restore it into a new server instead.") % {"node": backup.node, "current": server.node.name}})
             was_running = server.status == Server.Status.RUNNING
             server.transition(Server.Status.BUILDING, gettext_noop("Restoring backup"))
-            op = enqueue_operation(
+            op = engine.operation_create(
                 server=server, kind=Operation.Kind.RESTORE, user=user,
-                params={"backup": backup.pk, "new": False, "was_running": was_running},
+                backup=backup, params={"new": False, "was_running": was_running},
             )
             audit_record(action="backup.restore", tenant=backup.tenant, request=request, actor=user, obj=server, details={"backup": str(backup)})
         return op
@@ -206,7 +236,7 @@ def backup_restore(*, backup, target="same", hostname="", confirm=False, user=No
             snapshot_slots=backup.server.snapshot_slots if backup.server else None,
             backup_slots=backup.server.backup_slots if backup.server else None,
         )
-        op = enqueue_operation(server=server, kind=Operation.Kind.RESTORE, user=user, params={"backup": backup.pk, "new": True})
+        op = engine.operation_create(server=server, kind=Operation.Kind.RESTORE, user=user, backup=backup, params={"new": True})
         source_policy = BackupPolicy.objects.filter(server=backup.server_id).first() if backup.server_id else None
         if source_policy is not None:
             # The restored server takes over from the one it was backed up from: so does its schedule.
@@ -230,17 +260,13 @@ def backup_readers(backup):
 def _backup_operation(backup, kind, params, user):
     """Backup housekeeping runs as an operation of its server, or on its own once the server is gone."""
     server = backup.server if backup.server and backup.server.status != Server.Status.DELETED else None
-    op = Operation.objects.create(
-        tenant=backup.tenant, server=server, kind=kind, created_by=user,
-        params={"backup": backup.pk, "cluster": backup.cluster_id, **params},
-    )
-    from provisioning import engine
-
-    engine.enqueue_on_commit(op.pk)
-    return op
+    return engine.operation_create(kind=kind, server=server, tenant=backup.tenant, cluster=backup.cluster, backup=backup,
+                                   user=user, params=params)
 
 
-def backup_delete(*, backup, user=None, request=None):
+def backup_delete(
+    *, backup: Backup, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         backup = Backup.objects.select_for_update().get(pk=backup.pk)
         if backup.deleted_at:
@@ -253,7 +279,10 @@ def backup_delete(*, backup, user=None, request=None):
     return op
 
 
-def backup_protect(*, backup, protected, user=None, request=None):
+def backup_protect(
+    *, backup: Backup, protected: bool, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         backup = Backup.objects.select_for_update().get(pk=backup.pk)
         require_duty(tenant=backup.tenant, action="backup_protect", user=user)
@@ -274,9 +303,11 @@ def backups_expire():
 
 
 def backup_policy_set(
-    *, server, enabled=True, frequency="daily", weekday=0, time=None, keep_last=3, keep_daily=7, keep_weekly=4,
-    keep_monthly=0, managed_by_jiku=False, user=None, request=None,
-):
+    *, server: Server, enabled: bool = True, frequency: str = "daily", weekday: int = 0,
+    time: datetime.time | None = None, keep_last: int = 3, keep_daily: int = 7, keep_weekly: int = 4,
+    keep_monthly: int = 0, managed_by_jiku: bool = False, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> BackupPolicy:
     """Store the schedule in django-celery-beat (staff can edit it in the admin), in the tenant's time zone."""
     if frequency not in BackupPolicy.Frequency.values:
         raise ValidationError({"frequency": _("Choose daily or weekly.")})
@@ -317,18 +348,24 @@ def backup_policy_set(
 
 
 # --- high availability, moves, staging -------------------------------------------------------
-def ha_set(*, server, enabled, user=None, request=None):
+def ha_set(
+    *, server: Server, enabled: bool, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         server = lock_server(server)
         _usable(server)
         if server.ha_enabled == bool(enabled):
             raise ValidationError(_("High availability is already switched that way."))
-        op = enqueue_operation(server=server, kind=Operation.Kind.HA, params={"enabled": bool(enabled)}, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.HA, params={"enabled": bool(enabled)}, user=user)
         audit_record(action="server.ha_on" if enabled else "server.ha_off", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
 
 
-def server_migrate(*, server, target, drain=None, user=None, request=None):
+def server_migrate(
+    *, server: Server, target: Node, drain: Node | None = None, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     """Staff: move a server to another node of its cluster."""
     with transaction.atomic():
         server = lock_server(server)
@@ -337,14 +374,14 @@ def server_migrate(*, server, target, drain=None, user=None, request=None):
         if target.status != Node.Status.ONLINE:
             raise ValidationError({"target": _("The target node is not online.")})
         _usable(server)
-        op = enqueue_operation(
-            server=server, kind=Operation.Kind.MIGRATE, user=user, params={"target": target.pk, "drain": drain}
+        op = engine.operation_create(
+            server=server, kind=Operation.Kind.MIGRATE, user=user, target_node=target, drain_node=drain
         )
         audit_record(action="server.migrate", tenant=server.tenant, request=request, actor=user, obj=server, details={"target": target.name})
     return op
 
 
-def node_drain(*, node, user=None, request=None):
+def node_drain(*, node: Node, user: AbstractBaseUser | None = None, request: HttpRequest | None = None):
     """Staff: no new servers on the node, and its servers move away one after another.
 
     Draining again after a stop goes on where it stopped. Returns the first move, or None when
@@ -358,7 +395,7 @@ def node_drain(*, node, user=None, request=None):
     return drain_next(node=node, user=user)
 
 
-def drain_next(*, node, user=None, after=None):
+def drain_next(*, node: Node, user: AbstractBaseUser | None = None, after: Operation | None = None):
     """Start moving the next server off a draining node; returns the operation or None.
 
     It never raises: whatever stops the drain (a failed move, no room elsewhere) is written to
@@ -381,7 +418,7 @@ def drain_next(*, node, user=None, after=None):
             cluster=node.cluster, tenant=server.tenant, cores=server.cores, memory_mb=server.memory_mb,
             disk_gb=server.disk_gb, exclude={node.pk},
         )
-        return server_migrate(server=server, target=target, drain=node.pk, user=user)
+        return server_migrate(server=server, target=target, drain=node, user=user)
     except (PlacementError, ValidationError) as exc:
         reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         return _drain_stops(node, _("%(server)s (%(tenant)s) cannot move: %(reason)s")
@@ -394,7 +431,9 @@ def _drain_stops(node, reason):
     return None
 
 
-def staging_create(*, server, user=None, request=None):
+def staging_create(
+    *, server: Server, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     """A full copy for testing, with its own name and address, counted against the quota."""
     hostname = f"{server.hostname}-staging"[:63].rstrip("-")
     with transaction.atomic():
@@ -410,12 +449,14 @@ def staging_create(*, server, user=None, request=None):
             # Proxmox clones guests on local storage only onto their own node.
             node=source.node,
         )
-        op = enqueue_operation(server=copy, kind=Operation.Kind.STAGING, params={"source": source.pk}, user=user)
+        op = engine.operation_create(server=copy, kind=Operation.Kind.STAGING, peer=source, user=user)
         audit_record(action="staging.create", tenant=source.tenant, request=request, actor=user, obj=copy, details={"source": source.hostname})
     return op
 
 
-def staging_promote(*, staging, user=None, request=None):
+def staging_promote(
+    *, staging: Server, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     """The staging copy takes over name and address; the old production keeps a safety snapshot."""
     with transaction.atomic():
         staging = lock_server(staging)
@@ -428,11 +469,11 @@ def staging_promote(*, staging, user=None, request=None):
         _usable(production)
         no_pending(staging)
         no_pending(production)
-        name = f"before_promote_{timezone.localtime():%Y%m%d_%H%M}"
+        name = free_snapshot_name(production, f"before_promote_{timezone.localtime():%Y%m%d_%H%M}")
         Snapshot.objects.create(server=production, name=name, description=_("Before promoting the staging copy"))
-        op = enqueue_operation(
+        op = engine.operation_create(
             server=production, kind=Operation.Kind.PROMOTE, user=user,
-            params={"staging": staging.pk, "snapshot": name, "snapshots": production.cluster.snapshot_capable},
+            peer=staging, params={"snapshot": name, "snapshots": production.cluster.snapshot_capable},
         )
         audit_record(action="staging.promote", tenant=staging.tenant, request=request, actor=user, obj=staging)
     return op

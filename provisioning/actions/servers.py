@@ -6,17 +6,20 @@ on commit. Bad input raises ValidationError keyed by field, and nothing is chang
 """
 
 import re
+from collections.abc import Iterable
 from types import SimpleNamespace
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from provisioning import engine
-from provisioning.models import Cluster, Image, Operation, Server
+from provisioning.models import Cluster, Image, Node, Operation, Server
 from provisioning.placement import (
     PlacementError,
     allocate_ipv4,
@@ -52,7 +55,7 @@ def validate_hostname(hostname):
         )
 
 
-def validate_size(*, cores, memory_mb, disk_gb):
+def validate_size(*, cores: int, memory_mb: int, disk_gb: int):
     for field, value in (("cores", cores), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
         low, high = SIZE_LIMITS[field]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -121,14 +124,6 @@ def ensure_active(tenant):
         raise ValidationError(_("This tenant is suspended; servers cannot be changed."))
 
 
-def enqueue_operation(*, server, kind, params=None, user=None):
-    op = Operation.objects.create(
-        tenant=server.tenant, server=server, kind=kind, params=params or {}, created_by=user
-    )
-    engine.enqueue_on_commit(op.pk)
-    return op
-
-
 def ssh_key_text(tenant, ssh_keys):
     keys = list(ssh_keys)
     for key in keys:
@@ -138,9 +133,10 @@ def ssh_key_text(tenant, ssh_keys):
 
 
 def server_create(
-    *, tenant, image, hostname, cores, memory_mb, disk_gb, ssh_keys=(), password="", node=None,
-    snapshot_slots=None, backup_slots=None, user=None, request=None,
-):
+    *, tenant: Tenant, image: Image, hostname: str, cores: int, memory_mb: int, disk_gb: int,
+    ssh_keys: Iterable[SSHKey] = (), password: str = "", node: Node | None = None, snapshot_slots=None,
+    backup_slots=None, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Server:
     """Order a server. `node` pins it (staff, offers on a dedicated VDS); otherwise placement decides.
 
     The slots come from the plan; without them only the tenant's per-server limits apply.
@@ -175,7 +171,7 @@ def server_create(
                 backup_slots=backup_slots,
                 created_by=user,
             )
-            enqueue_operation(server=server, kind=Operation.Kind.CREATE, params={"password": encrypt(password)}, user=user)
+            engine.operation_create(server=server, kind=Operation.Kind.CREATE, params={"password": encrypt(password)}, user=user)
             audit_record(
                 action="server.create",
                 tenant=tenant,
@@ -190,8 +186,10 @@ def server_create(
     return server
 
 
-def reserve_server(*, tenant, cluster, kind, hostname, cores, memory_mb, disk_gb, node=None, only=None, unplaceable=None,
-                   **fields):
+def reserve_server(
+    *, tenant: Tenant, cluster: Cluster, kind: str, hostname: str, cores: int, memory_mb: int, disk_gb: int,
+    node: Node | None = None, only=None, unplaceable=None, **fields,
+):
     """Inside the caller's transaction: quota, unique hostname, node, VMID and IP for a new server.
 
     `only` names the nodes the server may go to (those holding the image or the backup it is built
@@ -261,7 +259,9 @@ def no_pending(server):
         raise ValidationError(_("Another operation on this server is still running; try again when it has finished."))
 
 
-def server_power(*, server, action, user=None, request=None):
+def server_power(
+    *, server: Server, action: str, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     allowed, message = POWER_RULES[action]
     with transaction.atomic():
         server = lock_server(server)
@@ -271,12 +271,15 @@ def server_power(*, server, action, user=None, request=None):
         keep_off = action in (Operation.Kind.STOP, Operation.Kind.SHUTDOWN) and server.stopped_unexpectedly
         if server.status not in allowed and not keep_off:
             raise ValidationError(message)
-        op = enqueue_operation(server=server, kind=action, user=user)
+        op = engine.operation_create(server=server, kind=action, user=user)
         audit_record(action=f"server.{action}", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
 
 
-def server_set_auto_restart(*, server, enabled, user=None, request=None):
+def server_set_auto_restart(
+    *, server: Server, enabled: bool, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Server:
     """The customer's wish that the portal starts the server again when it stops unexpectedly."""
     with transaction.atomic():
         server = lock_server(server)
@@ -290,7 +293,10 @@ def server_set_auto_restart(*, server, enabled, user=None, request=None):
     return server
 
 
-def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None):
+def server_resize(
+    *, server: Server, cores: int, memory_mb: int, disk_gb: int, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         server = lock_server(server)
         tenant = Tenant.objects.select_for_update().get(pk=server.tenant_id)
@@ -317,12 +323,15 @@ def server_resize(*, server, cores, memory_mb, disk_gb, user=None, request=None)
         }
         server.cores, server.memory_mb, server.disk_gb = cores, memory_mb, disk_gb
         server.save(update_fields=["cores", "memory_mb", "disk_gb"])
-        op = enqueue_operation(server=server, kind=Operation.Kind.RESIZE, params=params, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.RESIZE, params=params, user=user)
         audit_record(action="server.resize", tenant=tenant, request=request, actor=user, obj=server, details={"old": old})
     return op
 
 
-def server_rename(*, server, hostname, user=None, request=None):
+def server_rename(
+    *, server: Server, hostname: str, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     validate_hostname(hostname)
     with transaction.atomic():
         server = lock_server(server)
@@ -337,12 +346,15 @@ def server_rename(*, server, hostname, user=None, request=None):
         old = server.hostname
         server.hostname = hostname
         server.save(update_fields=["hostname"])
-        op = enqueue_operation(server=server, kind=Operation.Kind.RENAME, params={"old_hostname": old}, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.RENAME, params={"old_hostname": old}, user=user)
         audit_record(action="server.rename", tenant=server.tenant, request=request, actor=user, obj=server, details={"old": old})
     return op
 
 
-def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, request=None):
+def server_reinstall(
+    *, server: Server, image: Image, password: str = "", ssh_keys: Iterable[SSHKey] = (),
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         server = lock_server(server)
         require_duty(tenant=server.tenant, action="server_reinstall", user=user)
@@ -365,12 +377,15 @@ def server_reinstall(*, server, image, password="", ssh_keys=(), user=None, requ
         server.default_user = image.default_user
         server.save(update_fields=["image", "default_user", "ssh_keys"])
         server.transition(Server.Status.BUILDING)
-        op = enqueue_operation(server=server, kind=Operation.Kind.REINSTALL, params={"password": encrypt(password)}, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.REINSTALL, params={"password": encrypt(password)}, user=user)
         audit_record(action="server.reinstall", tenant=server.tenant, request=request, actor=user, obj=server, details={"image": image.name})
     return op
 
 
-def server_delete(*, server, confirm_hostname, user=None, request=None):
+def server_delete(
+    *, server: Server, confirm_hostname: str, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Operation:
     with transaction.atomic():
         server = lock_server(server)
         if server.status != Server.Status.FAILED and server.staging_of_id is None:
@@ -389,12 +404,14 @@ def server_delete(*, server, confirm_hostname, user=None, request=None):
             return None
         previous = server.status
         server.transition(Server.Status.DELETING)
-        op = enqueue_operation(server=server, kind=Operation.Kind.DELETE, params={"previous_status": previous}, user=user)
+        op = engine.operation_create(server=server, kind=Operation.Kind.DELETE, params={"previous_status": previous}, user=user)
         audit_record(action="server.delete", tenant=server.tenant, request=request, actor=user, obj=server)
     return op
 
 
-def operation_retry(*, operation, user=None, request=None):
+def operation_retry(
+    *, operation: Operation, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     """Staff: run a failed operation again from the step where it stopped."""
     with transaction.atomic():
         op = Operation.objects.select_for_update().get(pk=operation.pk)

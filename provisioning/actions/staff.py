@@ -4,21 +4,23 @@ Called from the Django admin and the staff pages (portal/staff); every one write
 with via=admin. They act for JIKU, so a suspended tenant does not block them.
 """
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from provisioning import engine
-from provisioning import steps as step_library
 from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
+from provisioning.node_metrics import refresh_cluster
 from provisioning.proxmox import PVE, ProxmoxError
 from provisioning.reconcile import reconcile_cluster
 from tenants.audit import audit_record
 from tenants.models import AuditEvent, Tenant
 
-from .servers import enqueue_operation, lock_server, validate_hostname
+from .servers import lock_server, validate_hostname
 
 ADMIN = AuditEvent.Via.ADMIN
 SUSPENSION_KEY = "suspension"  # params of the stop operations a suspension queued
@@ -34,7 +36,10 @@ REQUIRED_PRIVILEGES = (
 
 
 # --- tenants -----------------------------------------------------------------------------------
-def tenant_suspend(*, tenant, reason="", user=None, request=None):
+def tenant_suspend(
+    *, tenant: Tenant, reason: str = "", user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+):
     """Block self-service and stop the tenant's running servers; unsuspension restarts exactly those."""
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -43,7 +48,7 @@ def tenant_suspend(*, tenant, reason="", user=None, request=None):
         tenant.status = Tenant.Status.SUSPENDED
         tenant.save(update_fields=["status"])
         ops = [
-            enqueue_operation(server=server, kind=Operation.Kind.STOP, params={SUSPENSION_KEY: True}, user=user)
+            engine.operation_create(server=server, kind=Operation.Kind.STOP, params={SUSPENSION_KEY: True}, user=user)
             for server in Server.objects.for_tenant(tenant).filter(status=Server.Status.RUNNING).select_for_update()
         ]
         audit_record(
@@ -53,7 +58,9 @@ def tenant_suspend(*, tenant, reason="", user=None, request=None):
     return ops
 
 
-def tenant_unsuspend(*, tenant, user=None, request=None):
+def tenant_unsuspend(
+    *, tenant: Tenant, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+):
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if tenant.status != Tenant.Status.SUSPENDED:
@@ -79,7 +86,7 @@ def tenant_unsuspend(*, tenant, user=None, request=None):
             if server.status in (Server.Status.DELETING, Server.Status.DELETED, Server.Status.FAILED):
                 continue
             ops.append(
-                enqueue_operation(server=server, kind=Operation.Kind.START, params={RESUME_KEY: stop.pk}, user=user)
+                engine.operation_create(server=server, kind=Operation.Kind.START, params={RESUME_KEY: stop.pk}, user=user)
             )
         audit_record(
             action="tenant.unsuspend", tenant=tenant, request=request, actor=user, obj=tenant, via=ADMIN,
@@ -89,7 +96,9 @@ def tenant_unsuspend(*, tenant, user=None, request=None):
 
 
 # --- operations --------------------------------------------------------------------------------
-def operation_cancel(*, operation, user=None, request=None):
+def operation_cancel(
+    *, operation: Operation, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
     """A failed operation is dismissed; a queued one that has not touched Proxmox yet is withdrawn and undone."""
     with transaction.atomic():
         op = Operation.objects.select_for_update().get(pk=operation.pk)
@@ -108,7 +117,7 @@ def operation_cancel(*, operation, user=None, request=None):
                 )
             op.refresh_from_db()
             # Undo what the action reserved, exactly as a failure before the first step would.
-            step_library.on_failure(op)
+            engine.compensate(op)
             nxt = (
                 Operation.objects.filter(server=op.server_id, state=Operation.State.QUEUED)
                 .exclude(pk=op.pk)
@@ -150,7 +159,10 @@ def adopt_defaults(drift):
     }
 
 
-def server_adopt(*, drift, tenant, hostname, kind, cores, memory_mb, disk_gb, user=None, request=None):
+def server_adopt(
+    *, drift: Drift, tenant: Tenant, hostname: str, kind: str, cores: int, memory_mb: int, disk_gb: int,
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Server:
     """An unknown guest in the portal's VMID range becomes a server of `tenant`, as it is."""
     validate_hostname(hostname)
     if kind not in Server.Kind.values:
@@ -185,7 +197,7 @@ def server_adopt(*, drift, tenant, hostname, kind, cores, memory_mb, disk_gb, us
     return server
 
 
-def drift_ignore(*, drift, user=None, request=None):
+def drift_ignore(*, drift: Drift, user: AbstractBaseUser | None = None, request: HttpRequest | None = None) -> Drift:
     with transaction.atomic():
         drift = _open_drift(drift, None)
         _resolve(drift, Drift.Resolution.IGNORED)
@@ -194,7 +206,9 @@ def drift_ignore(*, drift, user=None, request=None):
     return drift
 
 
-def drift_mark_deleted(*, drift, user=None, request=None):
+def drift_mark_deleted(
+    *, drift: Drift, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Drift:
     """A server Proxmox no longer has is written off: it leaves the tenant's list and frees its VMID and address."""
     with transaction.atomic():
         drift = _open_drift(drift, Drift.Kind.MISSING)
@@ -212,7 +226,10 @@ def drift_mark_deleted(*, drift, user=None, request=None):
 
 
 # --- nodes and clusters ------------------------------------------------------------------------
-def node_set_maintenance(*, node, maintenance, user=None, request=None):
+def node_set_maintenance(
+    *, node: Node, maintenance: bool, user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Node:
     """Maintenance keeps new servers off the node; ending it also ends draining."""
     with transaction.atomic():
         node = Node.objects.select_for_update().get(pk=node.pk)
@@ -225,7 +242,10 @@ def node_set_maintenance(*, node, maintenance, user=None, request=None):
     return node
 
 
-def node_register_vds(*, cluster, name, tenant, cores, memory_mb, disk_gb, user=None, request=None):
+def node_register_vds(
+    *, cluster: Cluster, name: str, tenant: Tenant, cores: int, memory_mb: int, disk_gb: int,
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Node:
     """A customer's VDS (sold in an offer) becomes a dedicated node awaiting installation.
 
     The sizes sold are kept, so the node that joins the cluster later is checked against them.
@@ -250,7 +270,9 @@ def node_register_vds(*, cluster, name, tenant, cores, memory_mb, disk_gb, user=
     return node
 
 
-def node_check_joined(*, node, user=None, request=None):
+def node_check_joined(
+    *, node: Node, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Node:
     """Staff "check now" for an awaited node: reconcile its cluster, which links a joined node by its name.
 
     Returns the node as reconcile left it: online once Proxmox lists it, with `capacity_shortfall`
@@ -276,7 +298,9 @@ def node_check_joined(*, node, user=None, request=None):
     return node
 
 
-def cluster_test_connection(*, cluster, user=None, request=None):
+def cluster_test_connection(
+    *, cluster: Cluster, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+):
     """Synchronous staff check: version, nodes and the token's missing privileges. Never raises for Proxmox."""
     result = {"ok": False, "version": "", "nodes": [], "missing": [], "error": ""}
     try:
@@ -297,10 +321,10 @@ def cluster_test_connection(*, cluster, user=None, request=None):
     return result
 
 
-def cluster_reconcile(*, cluster, user=None, request=None):
+def cluster_reconcile(
+    *, cluster: Cluster, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+):
     """Staff "reconcile now": the same reconcile the beat runs, plus fresh node graphs."""
-    from provisioning.node_metrics import refresh_cluster
-
     cluster = Cluster.objects.get(pk=cluster.pk)
     stats = reconcile_cluster(cluster)
     if "error" not in stats:

@@ -71,7 +71,7 @@ def test_staff_import_and_approve_on_the_marketplace_page(cluster, pve, worker, 
     image.refresh_from_db()
     assert image.approved
     assert "Nextcloud" in staff.get("/staff/marketplace/").content.decode()
-    assert alice_client.get("/staff/marketplace/").status_code == 404
+    assert alice_client.get("/staff/marketplace/").status_code == 403
 
 
 def test_an_appliance_is_placed_only_where_it_was_downloaded_until_staff_fetch_it_onto_new_nodes(tenant_a, cluster, pve, worker):

@@ -118,4 +118,4 @@ def test_staff_make_a_template_on_the_marketplace_page(tenant_a, vm_image, clust
     wait_done(Operation.objects.get(kind=Operation.Kind.TEMPLATE))
     page = staff.get("/staff/marketplace/").content.decode()
     assert "Base" in page and f"VMID {prepared.vmid} on {prepared.node.name}" in page
-    assert alice_client.get("/staff/marketplace/").status_code == 404
+    assert alice_client.get("/staff/marketplace/").status_code == 403

@@ -73,3 +73,24 @@ def test_a_vmid_taken_behind_the_portals_back_is_skipped_at_build_time(tenant_a,
     assert server.status == Server.Status.RUNNING
     assert server.vmid == 101
     assert Drift.objects.filter(kind=Drift.Kind.UNKNOWN, vmid=100).exists()
+
+
+def test_live_figures_go_to_the_cache_and_unchanged_rows_are_not_written(tenant_a, ct_image, cluster, pve, worker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from provisioning import live
+
+    server = built(tenant_a, ct_image)
+    reconcile_cluster(cluster)
+    figures = live.for_servers([server])[server.pk]
+    assert figures.uptime >= 0 and figures.memory_used_mb > 0 and figures.seen_at is not None
+    with CaptureQueriesContext(connection) as ctx:
+        reconcile_cluster(cluster)
+    assert not any(q["sql"].startswith('UPDATE "provisioning_server"') for q in ctx.captured_queries)
+    stop = prox(pve).nodes(server.node.name).lxc(server.vmid).status.stop.post()
+    assert stop
+    pve.wait_idle()
+    reconcile_cluster(cluster)
+    server.refresh_from_db()
+    assert server.status == Server.Status.STOPPED

@@ -1,42 +1,10 @@
-"""Staff personas: dora the JIKU admin, otto the operator, sam from sales (no superusers)."""
+"""Clients for the staff personas (defined in tests/conftest.py) and rows for staff pages."""
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
 
 from provisioning.models import Cluster, Node, Operation, Server
-from tenants.staff_roles import ADMIN, OPERATOR, SALES, sync_groups
-from tests.conftest import make_user
+from tests.conftest import client_for
 from tests.provisioning.conftest import cluster, ct_image, pve, sim, vm_image, worker  # noqa: F401 - shared fixtures
-
-
-def make_staff(email, group):
-    # Flushes between transactional tests drop the migration's groups; recreate them.
-    sync_groups()
-    user = make_user(email, is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-@pytest.fixture
-def dora(db):
-    return make_staff("dora@jiku.example", ADMIN)
-
-
-@pytest.fixture
-def otto(db):
-    return make_staff("otto@jiku.example", OPERATOR)
-
-
-@pytest.fixture
-def sam(db):
-    return make_staff("sam@jiku.example", SALES)
-
-
-def client_for(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def test_staff_accounts_do_not_create_customer_tenants(db):
 
 def test_sales_staff_without_a_tenant_are_pointed_to_their_staff_area(client, db):
     from tenants.staff_roles import SALES
-    from tests.staff.conftest import make_staff
+    from tests.conftest import make_staff
 
     client.force_login(make_staff("sam@jiku.example", SALES))
     response = client.get(reverse("provisioning:server_list"), follow=True)
@@ -101,7 +101,7 @@ def test_sales_staff_without_a_tenant_are_pointed_to_their_staff_area(client, db
 
 def test_operators_without_a_tenant_are_pointed_to_the_operations_pages(client, db):
     from tenants.staff_roles import OPERATOR
-    from tests.staff.conftest import make_staff
+    from tests.conftest import make_staff
 
     client.force_login(make_staff("otto@jiku.example", OPERATOR))
     page = client.get(ONBOARDING).content.decode()
