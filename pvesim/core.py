@@ -59,8 +59,11 @@ class Core:
         self.outage_hook = None
         self.acl = None
         self.cert_path = None
+        from .console import Consoles
+        self.consoles = Consoles()
         # route modules register themselves on import
         from . import (  # noqa: F401
+            console,
             routes_agent,
             routes_cluster,
             routes_guests,
@@ -73,6 +76,7 @@ class Core:
     def reset(self):
         old = self.state
         old.aborted.set()
+        self.consoles.reset()
         self.state = build_state(self.scenario)
         self.registry = registry.Registry()
         self.faults.clear()

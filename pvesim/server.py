@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from . import console, websocket
 from .registry import PREFIX as REGISTRY_PREFIX
 
 
@@ -22,13 +23,20 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if parsed.path.startswith(REGISTRY_PREFIX + "/"):
+        upgrade = (self.headers.get("Upgrade") or "").lower()
+        if upgrade and self.command == "GET" and parsed.path.endswith("websocket"):
+            status, reason, payload = core.handle(self.command, parsed.path, parsed.query, body, self.headers)
+            if status == 200:
+                self._websocket(upgrade, payload["data"], parsed.path)
+                return
+        elif parsed.path.startswith(REGISTRY_PREFIX + "/"):
             # the registry speaks the distribution API, not PVE's envelope, and needs its own headers
             host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
             status, headers, data = core.handle_registry(self.command, parsed.path, parsed.query, self.headers, host)
             reason = None
         else:
             status, reason, payload = core.handle(self.command, parsed.path, parsed.query, body, self.headers)
+        if not parsed.path.startswith(REGISTRY_PREFIX + "/"):
             data = json.dumps(payload, separators=(",", ":"), default=str).encode() if payload is not None else b""
             reason = reason.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
             headers = [("Content-Type", "application/json;charset=UTF-8"), ("Cache-Control", "max-age=0"),
@@ -43,6 +51,24 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.closed:
             # the listener went down during this request (outage); finish this answer, then hang up
             self.close_connection = True
+
+    def _websocket(self, upgrade, data, path):
+        """pveproxy's websocket_proxy: check the upgrade, connect to the listener, then relay."""
+        self.close_connection = True
+        error = "unable to upgrade to protocol '%s'" % upgrade if upgrade != "websocket" else \
+            websocket.handshake_error(self.headers)
+        if error:
+            self.send_response(501, error)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        node = path.split("/nodes/", 1)[1].split("/", 1)[0]
+        listener = self.server.core.consoles.take(node, data["port"])
+        if listener is None:
+            return  # nothing listens on that port (used or timed out): the connection just ends
+        self.wfile.write(websocket.accept_response(self.headers))
+        self.wfile.flush()
+        console.serve(self.server.core, listener, websocket.Connection(self.connection, self.rfile))
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 

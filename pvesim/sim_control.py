@@ -86,6 +86,10 @@ def dispatch(core, method, path, params):
     if path == "/time-scale" and method == "POST":
         core.time_scale = float(params.get("time_scale", params.get("value", 1.0)))
         return "/_sim/time-scale", None
+    if path == "/consoles" and method == "GET":
+        return "/_sim/consoles", core.consoles.summary()
+    if path == "/consoles/drop" and method == "POST":
+        return "/_sim/consoles/drop", core.consoles.drop(params.get("vmid"))
     if path == "/registry" and method in ("GET", "POST", "DELETE"):
         return "/_sim/registry", _registry(core.registry, method, params)
     raise ApiError(501, f"Method '{method} /_sim{path}' not implemented")

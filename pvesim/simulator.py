@@ -139,6 +139,15 @@ class Simulator:
     def time_scale(self):
         return self.core.time_scale
 
+    # -- consoles ---------------------------------------------------------------------------
+    def consoles(self):
+        """Listeners waiting for their connection and the consoles open now."""
+        return self.core.consoles.summary()
+
+    def drop_consoles(self, vmid=None):
+        """Cut the open consoles (of one guest, or all) as a lost connection does; returns how many."""
+        return self.core.consoles.drop(vmid)
+
     # -- the simulated OCI registry ----------------------------------------------------------
     def registry_push(self, repo, tag, size_mb=None):
         """Create ``repo:tag`` or move it to a new digest; return the digest. ``size_mb``
