@@ -1,4 +1,4 @@
-# The portal image: web (gunicorn), worker and beat all run from it (see docker-compose.yml).
+# The portal image: web (uvicorn, ASGI), worker and beat all run from it (see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,4 +27,4 @@ RUN SECRET_KEY=build-only-not-secret FIELD_ENCRYPTION_KEY=build-only-not-secret 
 
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--ws", "websockets-sansio", "--lifespan", "off"]

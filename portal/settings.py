@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "tenants",
     "provisioning",
     "services",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -279,12 +280,38 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Letterhead for offers (services).
+# JIKU's company data for offers and invoices (§14 UStG, §35a GmbHG). The defaults are placeholders;
+# production sets every COMPANY_* variable.
 COMPANY = {
-    "name": os.environ.get("COMPANY_NAME", "JIKU IT-Solutions"),
-    "address": os.environ.get("COMPANY_ADDRESS", "Musterstraße 1, 12345 Musterstadt"),
+    "name": os.environ.get("COMPANY_NAME", "JIKU IT-Solutions GmbH"),
+    "street": os.environ.get("COMPANY_STREET", "Musterstraße 1"),
+    "postcode": os.environ.get("COMPANY_POSTCODE", "12345"),
+    "city": os.environ.get("COMPANY_CITY", "Musterstadt"),
+    "country": os.environ.get("COMPANY_COUNTRY", "DE"),
     "email": os.environ.get("COMPANY_EMAIL", "vertrieb@jiku.example"),
+    "billing_email": os.environ.get("COMPANY_BILLING_EMAIL", "buchhaltung@jiku.example"),
+    "phone": os.environ.get("COMPANY_PHONE", "+49 000 0000000"),
     "vat_id": os.environ.get("COMPANY_VAT_ID", "DE000000000"),
+    "tax_number": os.environ.get("COMPANY_TAX_NUMBER", ""),
+    "register_court": os.environ.get("COMPANY_REGISTER_COURT", "Amtsgericht Musterstadt"),
+    "register_number": os.environ.get("COMPANY_REGISTER_NUMBER", "HRB 00000"),
+    "managing_directors": os.environ.get("COMPANY_MANAGING_DIRECTORS", "Max Mustermann"),
+    "bank_name": os.environ.get("COMPANY_BANK_NAME", "Musterbank"),
+    "iban": os.environ.get("COMPANY_IBAN", "DE02120300000000202051"),
+    "bic": os.environ.get("COMPANY_BIC", "BYLADEM1001"),
 }
+COMPANY["address"] = os.environ.get("COMPANY_ADDRESS", f"{COMPANY['street']}, {COMPANY['postcode']} {COMPANY['city']}")
+
+# Billing (billing/): payment terms frozen on each new contract, dunning, DATEV.
+BILLING_PAYMENT_DAYS = int(os.environ.get("BILLING_PAYMENT_DAYS", "14"))
+# Days after the due date at which reminder levels 1, 2, 3 go out; the tenant is suspended after the last.
+BILLING_REMINDER_DAYS = [int(d) for d in os.environ.get("BILLING_REMINDER_DAYS", "7,14,21").split(",") if d.strip()]
+BILLING_AUTO_ISSUE = os.environ.get("BILLING_AUTO_ISSUE", "0") == "1"
+BILLING_DATEV_REVENUE_ACCOUNT = os.environ.get("BILLING_DATEV_REVENUE_ACCOUNT", "8400")  # SKR03 revenue 19 %
+BILLING_DATEV_REVERSE_CHARGE_ACCOUNT = os.environ.get("BILLING_DATEV_REVERSE_CHARGE_ACCOUNT", "8336")
+BILLING_DATEV_DEBTOR_BASE = int(os.environ.get("BILLING_DATEV_DEBTOR_BASE", "10000"))  # debtor = base + tenant id
+BILLING_DATEV_CONSULTANT = os.environ.get("BILLING_DATEV_CONSULTANT", "1001")  # Beraternummer
+BILLING_DATEV_CLIENT = os.environ.get("BILLING_DATEV_CLIENT", "1")  # Mandantennummer
 
 # REST API (/api/v1/, portal/api/): personal tokens, per-token throttles, one error shape, OpenAPI.
 INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "portal.api"]
@@ -331,3 +358,20 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tenants.models.Role",
     },
 }
+
+# Web console (portal/consoles/): websockets run in the ASGI app (portal/asgi.py) beside the pages.
+ASGI_APPLICATION = "portal.asgi.application"
+if REDIS_URL:
+    # Staff ending a session reaches the web process that holds it, wherever it runs.
+    # channels_redis waits 5 s per blocking pop; redis-py's read timeout (5 s by default) must be longer.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                                             "prefix": "jiku-asgi:"}}}
+else:
+    # The demo has no services and one web process, so an in-memory layer reaches every console.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The browser's console ticket is single-use and must be used this soon after it was issued.
+CONSOLE_TICKET_SECONDS = int(os.environ.get("CONSOLE_TICKET_SECONDS", "30"))
+# How often an open console checks that its user may still use it (membership, role, staff ending it).
+CONSOLE_RECHECK_SECONDS = float(os.environ.get("CONSOLE_RECHECK_SECONDS", "10"))
+CONSOLE_MAX_OPEN_PER_USER = int(os.environ.get("CONSOLE_MAX_OPEN_PER_USER", "10"))

@@ -11,7 +11,9 @@ urlpatterns = [
     path("api/v1/", include("portal.api.urls")),
     path("", include("tenants.urls")),
     path("", include("provisioning.urls")),
+    path("", include("portal.consoles.urls")),
     path("", include("services.urls")),
+    path("", include("billing.urls")),
     path("staff/", include("portal.staff.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -320,13 +320,9 @@ class Server(models.Model):
     # From the ordered plan; empty means only the tenant's per-server limit applies.
     snapshot_slots = models.PositiveIntegerField(_("snapshot slots"), null=True, blank=True)
     backup_slots = models.PositiveIntegerField(_("backup slots"), null=True, blank=True)
-    cpu_usage = models.FloatField(default=0)
-    memory_used_mb = models.PositiveIntegerField(default=0)
-    uptime = models.PositiveIntegerField(default=0)
     drift = models.CharField(_("drift"), max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     objects = ServerQuerySet.as_manager()
 
@@ -406,7 +402,12 @@ class Server(models.Model):
 
     @property
     def display_status(self):
-        return _("Stopped unexpectedly") if self.stopped_unexpectedly else self.get_status_display()
+        return _("Stopped unexpectedly") if self.stopped_unexpectedly else STATUS_LABELS[self.status]
+
+    @property
+    def kind_label(self):
+        # Not get_kind_display(): Django rebuilds the choices per call, which long lists feel.
+        return KIND_LABELS[self.kind]
 
     def release(self):
         """Give back VMID, IP and node capacity (after a failed build or a delete)."""
@@ -414,6 +415,10 @@ class Server(models.Model):
         self.ipv4 = None
         self.node = None
         self.save(update_fields=["vmid", "ipv4", "node"])
+
+
+STATUS_LABELS = dict(Server.Status.choices)
+KIND_LABELS = dict(Server.Kind.choices)
 
 
 def _within(tenant_limit, slots):
@@ -470,6 +475,18 @@ class Operation(models.Model):
     server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    # What the operation acts on besides its server: real rows, not ids in params.
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations")
+    backup = models.ForeignKey("Backup", null=True, blank=True, on_delete=models.SET_NULL, related_name="operations")
+    target_node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    drain_node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The other server: the source of a staging copy, the staging copy a promote hands over to.
+    peer = models.ForeignKey(Server, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The node (its id) whose task slot this operation holds while its Proxmox task runs. Engine
+    # bookkeeping, not a foreign key: it changes under the node's row lock, where a key-share lock
+    # on the node would deadlock with orders inserting servers onto it.
+    slot_node = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     params = models.JSONField(default=dict, blank=True)
     step = models.PositiveSmallIntegerField(_("step"), default=0)
     step_count = models.PositiveSmallIntegerField(default=1)
@@ -503,6 +520,10 @@ class Operation(models.Model):
         return self.state in self.ACTIVE_STATES
 
     @property
+    def kind_label(self):
+        return OPERATION_KINDS[self.kind]
+
+    @property
     def customer_error(self):
         """What a customer reads about a failure: the portal's words, never Proxmox's text or internals."""
         if self.state != self.State.FAILED:
@@ -526,6 +547,7 @@ class Operation(models.Model):
         return (self.finished_at or timezone.now()) - self.started_at
 
 
+OPERATION_KINDS = dict(Operation.Kind.choices)
 FAILURE_DEFAULT = _("This did not work. JIKU's staff see the cause and look into it; you can try again later.")
 # Proxmox's own error text stays in Operation.error for staff.
 FAILURE_MESSAGES = {
@@ -710,3 +732,58 @@ class NodeMetrics(models.Model):
 
     def __str__(self):
         return f"{self.node} ({self.timeframe})"
+
+
+class ConsoleSession(models.Model):
+    """One opening of a server's console: the browser's single-use ticket, then the live session.
+
+    Only a hash of the ticket is kept, so neither the database nor a backup of it opens a console.
+    Staff see the open sessions and end them; ending one is a row update the proxy notices.
+    """
+
+    class Kind(models.TextChoices):
+        VNC = "vnc", _("Graphical console")
+        SERIAL = "serial", _("Serial console")
+        TERMINAL = "terminal", _("Terminal")
+
+    class State(models.TextChoices):
+        ISSUED = "issued", _("Waiting for the browser")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class End(models.TextChoices):
+        BROWSER = "browser", _("Closed in the browser")
+        UPSTREAM = "upstream", _("Connection to Proxmox ended")
+        FAILED = "failed", _("Could not connect")
+        STAFF = "staff", _("Ended by JIKU staff")
+        ACCESS = "access", _("Access ended")
+        UNUSED = "unused", _("Never used")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="console_sessions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    ticket_hash = models.CharField(max_length=64, unique=True, editable=False)
+    ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ISSUED)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    expires_at = models.DateTimeField(_("ticket valid until"))
+    connected_at = models.DateTimeField(_("connected"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    end = models.CharField(_("ended because"), max_length=8, choices=End.choices, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("console session")
+        verbose_name_plural = _("console sessions")
+        indexes = [models.Index(fields=["state", "created_at"], name="console_session_state")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["vnc", "serial", "terminal"]), name="console_session_kind"),
+            models.CheckConstraint(condition=Q(state="closed") | Q(closed_at__isnull=True), name="console_closed_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.server} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

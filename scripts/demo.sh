@@ -50,7 +50,10 @@ pids+=($!)
 
 DEMO_PVE="127.0.0.1:$PVE_PORT" DEMO_PVE_TOKEN="$TOKEN" DEMO_PVE_CA="$VAR_DIR/pvesim/cert.pem" $PY manage.py demo_seed
 
-$PY manage.py runserver "127.0.0.1:$PORT" --noreload > "$VAR_DIR/web.log" 2>&1 &
+# One ASGI process serves pages and the console's websockets; with no Redis, Channels uses its
+# in-memory layer, which reaches every console because there is only this one process.
+$PY -m uvicorn portal.asgi:application --host 127.0.0.1 --port "$PORT" --ws websockets-sansio --lifespan off \
+    > "$VAR_DIR/web.log" 2>&1 &
 pids+=($!)
 sleep 2
 cat <<EOT
@@ -71,6 +74,7 @@ cat <<EOT
       -d template=debian-12-standard_12.7-1_amd64.tar.zst https://127.0.0.1:$PVE_PORT/api2/json/nodes/vds-beispiel/aplinfo
   then press "Check now" on its node page.
 
+  Web server: uvicorn (ASGI) for pages and console websockets; Channels' in-memory layer (no Redis).
   Proxmox simulator: https://127.0.0.1:$PVE_PORT/api2/json (token $TOKEN)
   Logs: $VAR_DIR/{web,worker,pvesim}.log          Press Ctrl-C to stop everything.
 

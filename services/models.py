@@ -208,6 +208,9 @@ class Contract(models.Model):
     tier = models.ForeignKey(ServiceTier, on_delete=models.PROTECT, related_name="contracts")
     offer = models.OneToOneField("Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="contract")
     duties = models.JSONField(_("responsibilities"), default=dict)
+    # The prices agreed when the contract started (tier fees, managed duties, VDS, one-off items),
+    # frozen like an order's price: billing reads these, never the catalogue's current prices.
+    fees = models.JSONField(_("agreed fees"), default=dict, blank=True, editable=False)
     term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)

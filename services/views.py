@@ -1,10 +1,9 @@
 """The sales pages: offers for prospects, from the sample customer to an accepted contract."""
 
 import logging
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tenants.access import redirect_to_login
+from tenants.access import sales_required
 
 from . import actions
 from .forms import OfferForm, UseCaseFormSet, use_cases_from
@@ -25,18 +24,6 @@ from .summary import summarise
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
-def sales_required(view):
-    """Sales staff only (the services.sell permission); customers get 403, never another tenant's data."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request)
-        if not request.user.has_perm("services.sell"):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _offer(public_id):

@@ -8,6 +8,7 @@ models arrive.
 ADMIN = "Admin"
 OPERATOR = "Operator"
 SALES = "Sales"  # the same group services/migrations/0003_catalogue.py creates with "sell"
+BILLING = "Billing"  # JIKU's accounts: invoices, payments, dunning, rates, DATEV; reads the tenants' billing data
 
 # group -> list of (app label, model or "*", actions or "*"); custom codenames as ("app", None, [codename]).
 # Each right is given on purpose (tests/staff/test_role_matrix.py walks the admin and staff URLs):
@@ -16,9 +17,12 @@ SALES = "Sales"  # the same group services/migrations/0003_catalogue.py creates 
 #   drift, marketplace imports and approvals, service requests), reads the rest. No change_cluster
 #   (the API address, token, CA and TLS verification), no deletes, no billing data, no suspension.
 # - Sales: offers and the sales pages; nothing of operations.
+# - Billing: invoices, payments, reminders, rates and the DATEV export; the tenants' billing data.
+#   Suspension for non-payment is the dunning run's (the system's), not a right of this role.
 ROLES = {
     ADMIN: [
         ("tenants", "*", "*"),
+        ("billing", "*", "*"),
         ("provisioning", "*", "*"),
         ("services", "*", "*"),
         ("django_celery_beat", "*", "*"),
@@ -46,6 +50,12 @@ ROLES = {
         ("services", "offerrevision", ["view", "add", "change"]),
         ("services", "*", ["view"]),
         ("services", None, ["sell"]),
+    ],
+    BILLING: [
+        ("billing", "*", "*"),
+        ("tenants", "tenant", ["view"]),
+        ("tenants", None, ["view_billing"]),
+        ("services", "contract", ["view"]),
     ],
 }
 

@@ -24,4 +24,6 @@ urlpatterns = [
     path("marketplace/<int:pk>/fetch/", views.marketplace_fetch, name="marketplace_fetch"),
     path("requests/", views.requests, name="requests"),
     path("requests/<uuid:public_id>/", views.request_answer, name="request_answer"),
+    path("consoles/", views.consoles, name="consoles"),
+    path("consoles/<uuid:public_id>/end/", views.console_end, name="console_end"),
 ]

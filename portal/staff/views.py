@@ -1,49 +1,32 @@
 """Staff pages for what the admin does clumsily: capacity, failed and stalled work, drift, requests.
 
 They read the database only; buttons post to provisioning.actions. Anyone without the staff
-permission a page needs gets a 404, as if the page did not exist.
+permission a page needs gets a 403 (tenants/access.py: every door answers alike).
 """
 
-from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, Sum
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from provisioning import actions
-from provisioning.admin import stalled_q
 from provisioning.charts import sparkline
-from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
-from provisioning.views import add_errors, attempt
+from provisioning.models import Cluster, ConsoleSession, Drift, Image, Node, Operation, Server
+from provisioning.selectors import stalled_q
 from services.actions import orders_place_pending
 from services.models import Order
-from tenants.access import redirect_to_login
-from tenants.models import AuditEvent, ServiceRequest
+from tenants.access import add_errors, attempt, staff_required
+from tenants.models import ServiceRequest
 
 from .forms import AdoptForm, ApplianceForm, OciForm, OwnTemplateForm, RequestAnswerForm
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
 
 
-def staff_required(permission):
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request)
-            if not (request.user.is_staff and request.user.has_perm(permission)):
-                raise Http404
-            request.audit_via = AuditEvent.Via.ADMIN
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def percent(used, total):
@@ -356,3 +339,27 @@ def marketplace_approve(request, pk):
     attempt(request, lambda: actions.image_approve(image=image, approved=approved, user=request.user, request=request),
             _("Customers can order it now.") if approved else _("Withdrawn from the catalogue."))
     return redirect("staff:marketplace")
+
+
+# --- console sessions ---------------------------------------------------------------------------
+@staff_required("provisioning.view_consolesession")
+def consoles(request):
+    """Consoles open now (and waiting for their browser), and the last ones that ended."""
+    sessions = ConsoleSession.objects.select_related("server__tenant", "user", "ended_by")
+    return render(request, "staff/consoles.html", {
+        "open": sessions.exclude(state=ConsoleSession.State.CLOSED).filter(
+            Q(state=ConsoleSession.State.OPEN) | Q(expires_at__gt=timezone.now())),
+        "recent": sessions.filter(state=ConsoleSession.State.CLOSED)[:50],
+    })
+
+
+@require_POST
+@staff_required("provisioning.change_consolesession")
+def console_end(request, public_id):
+    session = get_object_or_404(ConsoleSession.objects.select_related("server__tenant"), public_id=public_id)
+    if actions.console_end(session=session, user=request.user, request=request):
+        messages.success(request, _("The console session of %(user)s on %(server)s was ended.") % {
+            "user": session.user.email, "server": session.server.hostname})
+    else:
+        messages.info(request, _("That console session had already ended."))
+    return redirect("staff:consoles")

@@ -95,16 +95,18 @@ DOORS = {
 
 # Actions a customer may take whatever the contract says, with their doors checked for roles only.
 NO_DUTY = {"server_create", "server_power", "server_resize", "server_rename", "server_set_auto_restart",
-           "backup_create", "backup_restore", "ha_set", "staging_create"}
+           "backup_create", "backup_restore", "ha_set", "staging_create",
+           # The console: a browser's ticket, no API door (provisioning/actions/console.py says why no duty).
+           "console_open"}
 # JIKU's own actions: the admin and the staff pages, never a customer door.
 STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetch_to_new_nodes", "oci_import",
               "template_from_server", "backups_expire", "node_drain", "server_migrate", "operation_retry",
               "cluster_reconcile", "cluster_test_connection", "drift_ignore", "drift_mark_deleted",
               "node_set_maintenance", "operation_cancel", "server_adopt", "tenant_suspend", "tenant_unsuspend",
-              "node_register_vds", "node_check_joined", "drain_next"}
+              "node_register_vds", "node_check_joined", "drain_next", "console_end"}
 # Helpers the package exports that are not actions (checks, queries).
 NOT_ACTIONS = {"check_quota", "quota_usage", "reserve_server", "validate_hostname", "validate_server_password",
-               "validate_size", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions"}
+               "validate_size", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed"}
 
 
 def _everything_at_jiku(tenant):

@@ -8,9 +8,8 @@ from playwright.sync_api import expect
 from provisioning import actions, engine
 from provisioning.models import Cluster, Image, IPPool, Node, Operation, Server
 from tenants.staff_roles import ADMIN
-from tests.conftest import PASSWORD, make_tenant
+from tests.conftest import PASSWORD, make_staff, make_tenant
 from tests.provisioning.conftest import DEBIAN_CT, pve, sim, wait_done, wait_for, worker  # noqa: F401 - fixtures
-from tests.staff.conftest import make_staff
 
 from .conftest import screenshot
 

@@ -3,8 +3,10 @@
 Idempotent: `make demo` runs it on every start. Whatever the portal can do shows up here.
 """
 
+import datetime
 import os
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
@@ -87,6 +89,7 @@ class Command(BaseCommand):
         appliance = self._appliance(cluster)
         container = self._oci(cluster)
         self._safety_samples(tenant)
+        self._billing_samples(tenant)
         self._trust_samples(cluster, other, images)
         own = self._own_template(jiku)
         for image in (appliance, container, own):
@@ -161,6 +164,37 @@ class Command(BaseCommand):
                     step(server)
             except ValidationError as exc:
                 self.stderr.write(f"Demo {hostname}: {' '.join(exc.messages)}")
+
+    def _billing_samples(self, tenant, months=3):
+        """Invoices for Musterfirma's last months: its contract and builds are moved back to the 10th of
+        the month three months ago (the history is otherwise today's), then the ordinary billing run
+        bills each past month and issues it; the oldest is marked paid. Rates for the price preview too.
+        """
+        from billing.actions import billing_run, invoice_mark_paid
+        from billing.models import Invoice, Rate
+        from services.models import Contract
+
+        for code, amount in (("core", "4.00"), ("memory_gib", "1.50"), ("disk_gib", "0.05"), ("backup", "0.50")):
+            Rate.objects.get_or_create(code=code, valid_from=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
+                                       defaults={"amount": Decimal(amount)})
+        if Invoice.objects.for_tenant(tenant).exists():
+            return
+        today = timezone.localdate()
+        first = today.replace(day=1)
+        for _ in range(months):
+            first = (first - datetime.timedelta(days=1)).replace(day=1)
+        began = timezone.make_aware(datetime.datetime.combine(first.replace(day=10), datetime.time(10, 0)))
+        Contract.objects.filter(tenant=tenant).update(started_at=began)
+        builds = Operation.objects.for_tenant(tenant).filter(kind=Operation.Kind.CREATE, state=Operation.State.SUCCEEDED)
+        for i, op in enumerate(builds.order_by("pk")):
+            Operation.objects.filter(pk=op.pk).update(finished_at=began + datetime.timedelta(days=1, hours=i))
+        month = first
+        for _ in range(months):
+            billing_run(year=month.year, month=month.month, issue=True)
+            month = (month + datetime.timedelta(days=32)).replace(day=1)
+        oldest = Invoice.objects.for_tenant(tenant).exclude(number="").order_by("period_start").first()
+        if oldest is not None:
+            invoice_mark_paid(invoice=oldest, reference="Demo: Überweisung")
 
     def _trust_samples(self, cluster, other, images, timeout=60):
         """Beispiel KG's intranet stopped behind the portal's back, and its VDS sold but not installed yet.
