@@ -26,6 +26,12 @@ def english(settings):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The personas' passwords are hashed for every test; PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def nodes_booted_long_ago(settings):
     """The simulator's nodes booted when it started; tests about a fresh boot set the grace themselves."""
     settings.RECONCILE_BOOT_GRACE_SECONDS = 0

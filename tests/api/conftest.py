@@ -11,11 +11,6 @@ from tenants.actions import api_token_create
 from tests.provisioning.conftest import cluster, ct_image, pve, sim, vm_image, worker  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def token_for():
     """token_for(user, tenant, role=None, name="script", expires_days=None) -> the token text."""

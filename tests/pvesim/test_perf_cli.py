@@ -1,10 +1,12 @@
-"""Benchmark scenario speed and the command line entry point."""
+"""The bulk scenario the benchmarks use, and the command line entry point.
+
+How fast the listing is belongs to `make bench` (bench/run.py reconcile), not to a timer here.
+"""
 
 import os
 import socket
 import subprocess
 import sys
-import time
 
 import requests
 
@@ -12,18 +14,15 @@ from pvesim import Simulator
 from tests.pvesim.helpers import ROOT, make_prox
 
 
-def test_cluster_resources_with_10000_guests_is_fast():
+def test_the_bulk_scenario_lists_10000_running_guests_in_one_call():
     with Simulator(scenario="bulk:50:10000", time_scale=0) as sim:
         prox = make_prox(sim)
         prox.cluster.resources.get(type="node")
-        t0 = time.monotonic()
         res = prox.cluster.resources.get()
-        elapsed = time.monotonic() - t0
         guests = [r for r in res if r["type"] in ("qemu", "lxc")]
         assert len(guests) == 10000 and guests[0]["vmid"] == 1000
         assert all(g["status"] == "running" for g in guests)
         assert len([r for r in res if r["type"] == "node"]) == 50
-        assert elapsed < 1.0, elapsed
         assert prox.cluster.nextid.get() == "100"
 
 

@@ -14,10 +14,6 @@ from .conftest import make_servers
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 # Pinned: session, user, groups/permissions, count(s), rows, filters. Change on purpose only.
 PINNED = {
     "admin:provisioning_server_changelist": 10,

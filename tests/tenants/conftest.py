@@ -5,12 +5,6 @@ from tenants.models import Membership
 from tests.conftest import make_user
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas' passwords are hashed for every test; PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def member_client(tenant_a):
     """A client for a fresh user holding `role` in alice's tenant."""
