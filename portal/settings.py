@@ -231,6 +231,9 @@ CELERY_TIMEZONE = TIME_ZONE
 PROVISIONING_MAX_TASKS_PER_NODE = int(os.environ.get("PROVISIONING_MAX_TASKS_PER_NODE", "4"))
 # Status polls are cheap GETs; polling often keeps the portal's overhead over Proxmox's own task time small.
 PROVISIONING_POLL_INTERVAL = float(os.environ.get("PROVISIONING_POLL_INTERVAL", "0.25"))
+# The first wait after a transient Proxmox error (doubled per attempt, capped at 60 s); the
+# parked task poll and the wait for a free task slot scale with it too.
+PROVISIONING_RETRY_SECONDS = float(os.environ.get("PROVISIONING_RETRY_SECONDS", "2"))
 PROVISIONING_STALL_SECONDS = int(os.environ.get("PROVISIONING_STALL_SECONDS", "120"))
 # How long a worker may go silent on an operation before the sweep hands it to another worker.
 PROVISIONING_LEASE_SECONDS = int(os.environ.get("PROVISIONING_LEASE_SECONDS", "90"))

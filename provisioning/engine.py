@@ -114,7 +114,7 @@ def run(op_id):
         # The database hiccuped (locked SQLite, PostgreSQL failover): try again, fail nothing.
         log.warning("operation %s: database error %s, retrying", op.pk, exc)
         _release_slot(op)
-        _park(op, 2 + random.random())
+        _park(op, settings.PROVISIONING_RETRY_SECONDS * (1 + random.random()))
     except Exception as exc:  # noqa: BLE001 - a bug must fail the row, not leave it running
         log.exception("operation %s crashed", op.pk)
         _fail(op, recipe, f"{exc.__class__.__name__}: {exc}")
@@ -243,7 +243,7 @@ def _park(op, delay):
 def _handle_error(op, recipe, exc):
     op.attempts += 1
     if exc.retryable and op.attempts < MAX_ATTEMPTS:
-        delay = min(60, 2 ** min(op.attempts, 6)) * (0.5 + random.random())
+        delay = min(60, settings.PROVISIONING_RETRY_SECONDS * 2 ** (min(op.attempts, 6) - 1)) * (0.5 + random.random())
         op.last_error = exc.message
         op.save(update_fields=["attempts", "last_error"])
         log.info("operation %s: transient error (%s), retry in %.1fs", op.pk, exc.message, delay)

@@ -32,6 +32,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def quick_retries(settings, monkeypatch):
+    """Transient faults are retried after a fifth of a second, not two; the backoff's shape stays.
+
+    Set in the environment too, for the worker processes that fault tests start and kill.
+    """
+    settings.PROVISIONING_RETRY_SECONDS = 0.2
+    monkeypatch.setenv("PROVISIONING_RETRY_SECONDS", "0.2")
+
+
+@pytest.fixture(autouse=True)
 def nodes_booted_long_ago(settings):
     """The simulator's nodes booted when it started; tests about a fresh boot set the grace themselves."""
     settings.RECONCILE_BOOT_GRACE_SECONDS = 0
