@@ -9,9 +9,8 @@ from playwright.sync_api import expect
 from provisioning.models import Image, Operation
 from services.models import Plan
 from tenants.staff_roles import ADMIN
-from tests.conftest import make_tenant, make_user
+from tests.conftest import make_staff, make_tenant, make_user
 from tests.provisioning.conftest import cluster, pve, sim, wait_for, worker  # noqa: F401 - fixtures
-from tests.staff.conftest import make_staff
 
 from .conftest import screenshot
 from .test_admin import sign_in

@@ -11,8 +11,7 @@ from django.contrib.auth.views import LoginView
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tenants.staff_roles import ADMIN
-from tests.conftest import PASSWORD, make_user
-from tests.staff.conftest import make_staff
+from tests.conftest import PASSWORD, make_staff, make_user
 
 pytestmark = pytest.mark.django_db
 ADMIN_LOGIN = "/admin/login/"

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from provisioning.models import Server
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import _fast_password_hashing, browser, link_in_last_mail, page, screenshot  # noqa: F401
+from tests.e2e.conftest import browser, link_in_last_mail, page, screenshot  # noqa: F401
 from tests.provisioning.conftest import wait_for
 
 from .conftest import make_seller
