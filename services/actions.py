@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -240,9 +240,11 @@ def _snapshot(offer, use_cases):
 
 
 def _save_revision(offer, use_cases, sizing, user):
-    q = quote(offer=offer, sizing=sizing, duties=offer.duties)
+    with translation.override(offer.language):  # the lines are kept as the customer reads them
+        q = quote(offer=offer, sizing=sizing, duties=offer.duties)
+        lines = q.as_data()
     OfferRevision.objects.create(
-        offer=offer, number=offer.revision, snapshot=_snapshot(offer, use_cases),
+        offer=offer, number=offer.revision, snapshot=_snapshot(offer, use_cases), quote=lines,
         monthly_net=q.monthly_total.net, once_net=q.once_total.net, created_by=user,
     )
 
@@ -308,6 +310,9 @@ def offer_update(*, offer, user, fields, use_cases, request=None):
             if name in OFFER_FIELDS:
                 setattr(offer, name, value)
         offer.revision += 1
+        # The customer holds the sent revision, not this one: it has to be sent again before anyone
+        # can accept it, so what is accepted is always what the customer saw.
+        offer.state = Offer.State.DRAFT
         _write(offer, list(use_cases), user)
         audit_record(action="offer.updated", request=request, actor=user, obj=offer,
                      details={"revision": offer.revision})
@@ -323,6 +328,18 @@ def _check_open(offer):
         raise ValidationError(
             _("This offer expired on %(date)s and can no longer be accepted.") % {"date": offer.valid_until},
             code="expired",
+        )
+
+
+def _check_prices_unchanged(offer, sizing):
+    """The contract and the orders take today's catalogue prices; they must be the revision's."""
+    revision = offer.current_revision
+    q = quote(offer=offer, sizing=sizing, duties=offer.duties)
+    if revision is None or (q.monthly_total.net, q.once_total.net) != (revision.monthly_net, revision.once_net):
+        raise ValidationError(
+            _("The catalogue's prices changed after revision %(revision)s was written; save the offer as a new "
+              "revision and send it to the customer again.") % {"revision": offer.revision},
+            code="prices_changed",
         )
 
 
@@ -399,6 +416,7 @@ def offer_accept(*, offer, user, request=None):
         _check_open(offer)
         use_cases = list(offer.use_cases.select_related("plan", "image"))
         sizing = _validate(offer, use_cases)
+        _check_prices_unchanged(offer, sizing)
         if sizing.guests and offer.cluster is None:
             raise ValidationError({"cluster": _("Choose the cluster the servers will run in.")})
         tenant = offer.tenant

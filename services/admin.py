@@ -57,20 +57,48 @@ class ContractAdmin(admin.ModelAdmin):
     readonly_fields = ["offer", "duties", "created_by"]
 
 
-class UseCaseInline(admin.TabularInline):
+class ReadOnly:
+    """Offers change only through the sales pages, where every change becomes a new revision
+    (the database refuses anything else, see migration 0005); the admin shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class UseCaseInline(ReadOnly, admin.TabularInline):
     model = UseCase
     extra = 0
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OfferRevisionInline(ReadOnly, admin.TabularInline):
+    # Shown only inside their offer: a revision on its own is neither edited nor deleted.
+    model = OfferRevision
+    extra = 0
+    fields = ["number", "monthly_net", "once_net", "created_by", "created_at"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["number", "company", "tier", "state", "revision", "valid_until"]
     list_filter = ["state", "tier"]
     search_fields = ["number", "company", "contact_email"]
-    readonly_fields = ["tenant", "accepted_at", "created_by", "revision"]
-    inlines = [UseCaseInline]
+    inlines = [UseCaseInline, OfferRevisionInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # A sent offer is a document the customer holds: decline it instead.
+        return super().has_delete_permission(request, obj) and (obj is None or obj.state == Offer.State.DRAFT)
 
-@admin.register(OfferRevision)
-class OfferRevisionAdmin(admin.ModelAdmin):
-    list_display = ["offer", "number", "monthly_net", "once_net", "created_at"]
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk delete would not ask offer by offer
+        return actions

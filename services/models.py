@@ -329,6 +329,10 @@ class Offer(models.Model):
     def is_editable(self):
         return self.state in (self.State.DRAFT, self.State.SENT) and not self.is_expired
 
+    @property
+    def current_revision(self):
+        return self.revisions.filter(number=self.revision).first()
+
 
 class UseCase(models.Model):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="use_cases")
@@ -358,13 +362,20 @@ class UseCase(models.Model):
 
 
 class OfferRevision(models.Model):
-    """What the offer said at each saved change: the printed number always refers to one of these."""
+    """What the offer said at each saved change: the printed number always refers to one of these.
+
+    Rows are never changed (a database trigger refuses it, see migration 0005), and neither is an
+    offer's content under the same revision number: a change is always a new revision.
+    """
 
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField(_("revision"))
     snapshot = models.JSONField(default=dict)
     monthly_net = models.DecimalField(_("monthly (net)"), **MONEY)
     once_net = models.DecimalField(_("one-off (net)"), **MONEY)
+    # The priced lines in the offer's language (pricing.Quote.as_data): the print and the PDF of
+    # this revision show these, so a later change of the catalogue's prices never alters them.
+    quote = models.JSONField(_("priced lines"), default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

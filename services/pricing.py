@@ -77,6 +77,18 @@ class Quote:
         """Gross over the whole term: the one-off amounts plus every month."""
         return self.once_total.gross + self.monthly_total.gross * self.term_months
 
+    def as_data(self):
+        """The lines as a revision keeps them, so a printed revision never depends on today's prices."""
+        def lines(items):
+            return [{"label": str(x.label), "quantity": x.quantity, "unit_net": str(x.unit_net)} for x in items]
+        return {"once": lines(self.once), "monthly": lines(self.monthly), "term_months": self.term_months}
+
+    @classmethod
+    def from_data(cls, data):
+        def lines(items):
+            return [Line(x["label"], x["quantity"], Decimal(x["unit_net"])) for x in items]
+        return cls(once=lines(data["once"]), monthly=lines(data["monthly"]), term_months=data["term_months"])
+
 
 def quote(*, offer, sizing, duties):
     """The offer's price. On a dedicated VDS the VDS price covers the guests' resources; on shared

@@ -5,13 +5,17 @@ from django.conf import settings
 from . import rules
 from .contracts import effective_duties, matrix
 from .models import Target
-from .pricing import VAT_RATE, quote
+from .pricing import VAT_RATE, Quote, quote
 from .sizing import MIN_VDS_CORES, MIN_VDS_DISK_GB, MIN_VDS_MEMORY_GB, size
 
 
-def summarise(offer, use_cases):
+def summarise(offer, use_cases, revision=None):
+    """With a saved `revision`, the prices are the ones it kept; without, today's (the live preview)."""
     duties = effective_duties(offer.tier, offer.duties)
     sizing = size(use_cases=use_cases, headroom_percent=offer.headroom_percent, tier=offer.tier)
+    kept = revision is not None and revision.quote
+    today = quote(offer=offer, sizing=sizing, duties=duties)
+    shown = Quote.from_data(revision.quote) if kept else today
     return {
         "offer": offer,
         "use_cases": use_cases,
@@ -19,7 +23,8 @@ def summarise(offer, use_cases):
         "matrix": matrix(duties),
         "sizing": sizing,
         "minimum": {"cores": MIN_VDS_CORES, "memory_gb": MIN_VDS_MEMORY_GB, "disk_gb": MIN_VDS_DISK_GB},
-        "quote": quote(offer=offer, sizing=sizing, duties=duties),
+        "quote": shown,
+        "prices_changed": (today.monthly_total, today.once_total) != (shown.monthly_total, shown.once_total),
         "vat_percent": int(VAT_RATE * 100),
         "warnings": rules.warnings(use_cases),
         "saas": [u for u in use_cases if u.target == Target.SAAS],

@@ -81,7 +81,7 @@ def offer_edit(request, public_id):
             messages.success(request, _("Saved as revision %(revision)s.") % {"revision": offer.revision})
             return redirect("services:offer_edit", public_id=offer.public_id)
         offer.refresh_from_db()
-    context = summarise(offer, list(offer.use_cases.select_related("plan", "image")))
+    context = summarise(offer, list(offer.use_cases.select_related("plan", "image")), revision=offer.current_revision)
     context.update(
         form=form, formset=formset,
         revisions=offer.revisions.select_related("created_by")[:10],
@@ -105,7 +105,7 @@ def offer_preview(request, public_id):
 
 
 def _print_context(offer):
-    return summarise(offer, list(offer.use_cases.select_related("plan", "image")))
+    return summarise(offer, list(offer.use_cases.select_related("plan", "image")), revision=offer.current_revision)
 
 
 @sales_required

@@ -155,7 +155,8 @@ def test_an_accepted_offer_cannot_be_accepted_again(seller, plans, cluster, ct_i
 
 def test_an_expired_offer_cannot_be_accepted(seller, plans, cluster, ct_image, vm_image):
     offer = sample(seller, cluster=cluster)
-    Offer.objects.filter(pk=offer.pk).update(valid_until=timezone.localdate() - timedelta(days=1))
+    offer = actions.offer_update(offer=offer, user=seller, fields={"valid_until": timezone.localdate() - timedelta(days=1)},
+                                 use_cases=list(offer.use_cases.all()))
     with pytest.raises(ValidationError, match="expired"):
         actions.offer_accept(offer=offer, user=seller)
     assert (Tenant.objects.count(), Order.objects.count(), Contract.objects.count()) == (0, 0, 0)

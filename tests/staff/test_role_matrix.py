@@ -72,7 +72,8 @@ TABLE = [
     ("get", "admin:django_celery_beat_periodictask_changelist", None, (OK, OK, FORBIDDEN)),
     # what is sold
     ("get", "admin:services_offer_changelist", None, (OK, FORBIDDEN, OK)),
-    ("get", "admin:services_offer_add", None, (OK, FORBIDDEN, OK)),
+    # Offers are written in the sales pages, where every change is a new revision; the admin only shows them.
+    ("get", "admin:services_offer_add", None, (FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     ("get", "admin:services_plan_changelist", None, (OK, FORBIDDEN, OK)),
     ("get", "services:offer_list", None, (OK, FORBIDDEN, OK)),
     # the staff pages: operations
