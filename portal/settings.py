@@ -302,7 +302,10 @@ COMPANY = {
     "bank_name": os.environ.get("COMPANY_BANK_NAME", "Musterbank"),
     "iban": os.environ.get("COMPANY_IBAN", "DE02120300000000202051"),
     "bic": os.environ.get("COMPANY_BIC", "BYLADEM1001"),
+    "terms_url": os.environ.get("COMPANY_TERMS_URL", "https://www.jiku.example/agb"),
 }
+# Notice period printed on offers: months before the end of the term.
+OFFER_NOTICE_MONTHS = int(os.environ.get("OFFER_NOTICE_MONTHS", "3"))
 COMPANY["address"] = os.environ.get("COMPANY_ADDRESS", f"{COMPANY['street']}, {COMPANY['postcode']} {COMPANY['city']}")
 
 # Billing (billing/): payment terms frozen on each new contract, dunning, DATEV.

@@ -8,8 +8,12 @@ import datetime
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -17,18 +21,28 @@ from django.utils.translation import gettext as _
 from provisioning import actions as provisioning
 from provisioning.models import Cluster, Image
 from tenants import actions as tenant_actions
-from tenants.audit import audit_record
+from tenants.audit import audit_record, client_ip
 from tenants.models import Duty, Party, Role
 
-from . import rules, sample
+from . import documents, rules, sample
 from .contracts import default_backup_policy, effective_duties, manages_servers
-from .models import GUEST_KIND, Contract, Offer, OfferRevision, Order, ServiceTier, Target, UseCase
+from .models import (
+    GUEST_KIND,
+    Contract,
+    Offer,
+    OfferAcceptance,
+    OfferRevision,
+    Order,
+    ServiceTier,
+    Target,
+    UseCase,
+)
 from .pricing import quote
 from .sizing import size
 
 OFFER_VALID_DAYS = 30
 OFFER_FIELDS = [
-    "language", "company", "contact_name", "contact_email", "employees", "systems", "server_age_years", "challenges",
+    "language", "company", "contact_name", "contact_email", "address", "employees", "systems", "server_age_years", "challenges",
     "tier", "duties", "hosting", "cluster", "node_name", "headroom_percent", "setup_fee", "migration_fee", "poc_fee",
     "term_months", "valid_until",
 ]
@@ -275,7 +289,7 @@ def offer_create_sample(*, user, request=None, company=None, contact_email=None,
         raise ValidationError(_("Set up the service tiers in the administration first."))
     offer = Offer(
         language=language, company=company or data["company"], contact_name=data["contact_name"],
-        contact_email=contact_email or sample.COMMON["contact_email"], systems=data["systems"], tier=tier,
+        address=data["address"] if company is None else "", contact_email=contact_email or sample.COMMON["contact_email"], systems=data["systems"], tier=tier,
         cluster=cluster or Cluster.objects.filter(active=True).first(), tenant=tenant,
         node_name=node_name or sample.COMMON["node_name"],
         valid_until=timezone.localdate() + timedelta(days=OFFER_VALID_DAYS), created_by=user,
@@ -357,7 +371,23 @@ def _set_state(offer, user, request, state, allowed):
 
 
 def offer_send(*, offer, user, request=None):
-    return _set_state(offer, user, request, Offer.State.SENT, {Offer.State.DRAFT})
+    """Marks the offer sent and mails the contact their link to read, print and accept it."""
+    offer = _set_state(offer, user, request, Offer.State.SENT, {Offer.State.DRAFT})
+    transaction.on_commit(lambda: offer_mail(offer=offer, request=request))
+    return offer
+
+
+def offer_link_url(*, offer, request=None):
+    path = reverse("services:offer_public", args=[offer_link_token(offer=offer)])
+    return request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
+
+
+def offer_mail(*, offer, request=None):
+    context = {"offer": offer, "url": offer_link_url(offer=offer, request=request), "company": settings.COMPANY}
+    with translation.override(offer.language):
+        subject = render_to_string("services/email/offer_subject.txt", context).strip()
+        body = render_to_string("services/email/offer_message.txt", context)
+    send_mail(subject, body, None, [offer.contact_email])
 
 
 def offer_decline(*, offer, user, request=None):
@@ -404,16 +434,79 @@ def _make_room(tenant, guests):
     tenant_actions.tenant_quota_raise(tenant=tenant, at_least=needs)
 
 
-def offer_accept(*, offer, user, request=None):
+LINK_SALT = "services.offer-link"
+LINK_MAX_AGE = timedelta(days=120)  # a link never outlives four months, whatever the offer's validity
+
+
+def offer_link_token(*, offer):
+    """The customer's link to the offer's current revision: signed, so it cannot be guessed or altered."""
+    return signing.dumps({"offer": str(offer.public_id), "revision": offer.revision}, salt=LINK_SALT)
+
+
+def offer_from_link(*, token):
+    """The offer and the revision number a link names; ValidationError for a forged or old link."""
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+        offer = Offer.objects.select_related("tier", "cluster").get(public_id=data["offer"])
+    except (signing.BadSignature, KeyError, ValueError, Offer.DoesNotExist):
+        raise ValidationError(_("This link is not valid (any more). Please ask JIKU for a new one."),
+                              code="invalid") from None
+    return offer, data["revision"]
+
+
+def offer_accept(*, offer, user, name, position, reason, request=None):
+    """JIKU records a paper acceptance: who signed, and why staff may act on it (the reason)."""
+    require_seller(user)
+    _check_open(offer)
+    errors = _signer_errors(name, position)
+    if not reason.strip():
+        errors["reason"] = _("Say how the customer accepted (e.g. the signed offer received by post).")
+    if errors:
+        raise ValidationError(errors)
+    return _accept(offer=offer, actor=user, request=request, number=None, acceptance={
+        "channel": OfferAcceptance.Channel.PAPER, "name": name.strip(), "position": position.strip(),
+        "note": reason.strip(), "recorded_by": user})
+
+
+def offer_accept_online(*, token, name, position, confirmed, request=None):
+    """The customer accepts with obligation to pay through the link they were sent."""
+    offer, number = offer_from_link(token=token)
+    _check_open(offer)
+    errors = _signer_errors(name, position)
+    if not confirmed:
+        errors["confirmed"] = _("Please confirm that you accept the offer with obligation to pay.")
+    if errors:
+        raise ValidationError(errors)
+    if offer.state == Offer.State.DRAFT:
+        raise ValidationError(_("This offer has been changed since it was sent to you; JIKU will send you the new "
+                                "version."), code="superseded")
+    return _accept(offer=offer, actor=None, request=request, number=number,
+                   acceptance={"channel": OfferAcceptance.Channel.ONLINE, "name": name.strip(),
+                               "position": position.strip(), "note": ""})
+
+
+def _signer_errors(name, position):
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("Please enter the name of the person who accepts.")
+    if not position.strip():
+        errors["position"] = _("Please enter their position in the company (e.g. managing director).")
+    return errors
+
+
+def _accept(*, offer, actor, request, number, acceptance):
     """The customer said yes: tenant, owner invitation, contract, VDS node and orders, in one go.
 
-    Orders are recorded pending inside the transaction and placed after it, so a node that is not
-    installed yet (or a refusal by placement) never undoes the acceptance itself.
+    `number` is the revision the customer saw (None when staff record a paper acceptance of the
+    current one). Orders are recorded pending inside the transaction and placed after it, so a node
+    that is not installed yet (or a refusal by placement) never undoes the acceptance itself.
     """
-    require_seller(user)
     with transaction.atomic():
         offer = Offer.objects.select_for_update(of=("self",)).select_related("tier", "cluster", "tenant").get(pk=offer.pk)
         _check_open(offer)
+        if number is not None and number != offer.revision:
+            raise ValidationError(_("This offer has been replaced by revision %(revision)s; please accept that "
+                                    "one.") % {"revision": offer.revision}, code="superseded")
         use_cases = list(offer.use_cases.select_related("plan", "image"))
         sizing = _validate(offer, use_cases)
         _check_prices_unchanged(offer, sizing)
@@ -421,21 +514,36 @@ def offer_accept(*, offer, user, request=None):
             raise ValidationError({"cluster": _("Choose the cluster the servers will run in.")})
         tenant = offer.tenant
         if tenant is None:
-            tenant = tenant_actions.tenant_create_for_customer(name=offer.company, by=user, request=request,
+            tenant = tenant_actions.tenant_create_for_customer(name=offer.company, by=actor, request=request,
                                                               details={"offer": offer.number})
+        if offer.address and not tenant.billing_address:
+            tenant.billing_address = offer.address
+            tenant.save(update_fields=["billing_address"])
         images = {g.hostname: _image_for(g, offer.cluster) for g in sizing.guests}
         _make_room(tenant, sizing.guests)
-        node = _register_vds(offer, tenant, sizing, user, request) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
+        node = _register_vds(offer, tenant, sizing, actor, request) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
         contract_start(tenant=tenant, tier=offer.tier, duties=offer.duties, offer=offer, term_months=offer.term_months,
-                       vds=sizing.vds if node is not None else None, user=user, request=request)
-        tenant_actions.invitation_issue(tenant=tenant, email=offer.contact_email, role=Role.OWNER, invited_by=user,
+                       vds=sizing.vds if node is not None else None, user=actor, request=request)
+        tenant_actions.invitation_issue(tenant=tenant, email=offer.contact_email, role=Role.OWNER, invited_by=actor,
                                         request=request)
         for guest in sizing.guests:
             order_create(tenant=tenant, plan=guest.plan, image=images[guest.hostname], hostname=guest.hostname,
-                         node=node, offer=offer, pending=True, user=user)
-        offer.state, offer.tenant, offer.accepted_at = Offer.State.ACCEPTED, tenant, timezone.now()
+                         node=node, offer=offer, pending=True, user=actor)
+        now = timezone.now()
+        record = OfferAcceptance(offer=offer, revision=offer.current_revision, accepted_at=now,
+                                 ip_address=client_ip(request) if request is not None else None,
+                                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+                                 **acceptance)
+        # The kept document shows the acceptance itself, the way a countersigned copy would.
+        record.html = documents.offer_html(offer, extra={"acceptance": record})
+        record.pdf = documents.pdf(record.html)
+        record.save()
+        offer.state, offer.tenant, offer.accepted_at = Offer.State.ACCEPTED, tenant, now
         offer.save(update_fields=["state", "tenant", "accepted_at", "updated_at"])
-        audit_record(action="offer.accepted", tenant=tenant, request=request, actor=user, obj=offer,
-                     details={"node": node.name if node else None, "orders": [g.hostname for g in sizing.guests]})
+        audit_record(action="offer.accepted", tenant=tenant, request=request, actor=actor, obj=offer,
+                     actor_label="" if actor else f"{record.name} ({record.position})",
+                     details={"node": node.name if node else None, "orders": [g.hostname for g in sizing.guests],
+                              "channel": record.channel, "revision": offer.revision, "signer": record.name,
+                              "reason": record.note})
     orders_place_pending(offer=offer)
     return offer

@@ -39,7 +39,10 @@ def seed(*, seller, tenant=None, cluster=None, images=None):
             if case.target in GUEST_KIND and images:
                 case.image = images.get(GUEST_KIND[case.target])
         offer = actions.offer_update(offer=offer, user=seller, fields={}, use_cases=cases)
-        actions.offer_accept(offer=offer, user=seller)
+        # Sent by mail and accepted by the customer through the link, as a real prospect would.
+        offer = actions.offer_send(offer=offer, user=seller)
+        actions.offer_accept_online(token=actions.offer_link_token(offer=offer), name="Erika Musterfrau",
+                                    position="Geschäftsführerin", confirmed=True)
     # A prospect's draft, once there is a cluster for its servers to go to.
     if cluster is not None and not Offer.objects.filter(state=Offer.State.DRAFT).exists():
         # Its VDS is not installed yet: accepting it shows a node awaiting installation and pending orders.

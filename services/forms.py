@@ -23,11 +23,12 @@ class OfferForm(forms.ModelForm):
     class Meta:
         model = Offer
         fields = [
-            "company", "contact_name", "contact_email", "employees", "language", "systems", "server_age_years",
+            "company", "contact_name", "contact_email", "address", "employees", "language", "systems", "server_age_years",
             "challenges", "tier", "hosting", "cluster", "node_name", "headroom_percent", "setup_fee", "migration_fee",
             "poc_fee", "term_months", "valid_until",
         ]
         widgets = {"valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "address": forms.Textarea(attrs={"rows": 3}),
                    "systems": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
@@ -81,3 +82,22 @@ def use_cases_from(formset):
             continue
         rows.append(UseCase(**{f: data.get(f) for f in UseCaseForm.Meta.fields}))
     return rows
+
+
+class PaperAcceptanceForm(forms.Form):
+    """The action checks these (required, what is missing); the form only carries them."""
+
+    name = forms.CharField(label=_("Signed by"), max_length=120, required=False)
+    position = forms.CharField(label=_("Position"), max_length=120, required=False)
+    reason = forms.CharField(
+        label=_("How was it accepted?"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: signed offer received by post on 3 December. Kept with the acceptance."),
+    )
+
+
+class OnlineAcceptanceForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=120, required=False)
+    position = forms.CharField(label=_("Your position in the company"), max_length=120, required=False)
+    confirmed = forms.BooleanField(
+        label=_("I accept this offer on behalf of the company with obligation to pay."), required=False
+    )

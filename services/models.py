@@ -258,6 +258,8 @@ class Offer(models.Model):
     company = models.CharField(_("company"), max_length=120)
     contact_name = models.CharField(_("contact"), max_length=120)
     contact_email = models.EmailField(_("contact e-mail"))
+    address = models.TextField(_("postal address"), blank=True, help_text=_("Printed on the offer; becomes the "
+                                                                            "customer's billing address."))
     employees = models.PositiveIntegerField(
         _("employees"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10000)]
     )
@@ -387,3 +389,38 @@ class OfferRevision(models.Model):
 
     def __str__(self):
         return f"{self.offer.number} r{self.number}"
+
+
+class OfferAcceptance(models.Model):
+    """Who accepted which revision, when, how and from where; with the document they accepted.
+
+    Written once (a database trigger refuses changes): it is the evidence of the contract.
+    """
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("online by the customer")
+        PAPER = "paper", _("signed on paper, recorded by JIKU")
+
+    offer = models.OneToOneField(Offer, on_delete=models.PROTECT, related_name="acceptance")
+    revision = models.ForeignKey(OfferRevision, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    name = models.CharField(_("name"), max_length=120)
+    position = models.CharField(_("position"), max_length=120)
+    note = models.TextField(_("note"), blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
+    # Exactly what was accepted: the rendered document, and its PDF where WeasyPrint can run.
+    html = models.TextField(editable=False)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(name="") & ~Q(position=""), name="acceptance_names_the_signer")
+        ]
+        verbose_name = _("offer acceptance")
+        verbose_name_plural = _("offer acceptances")
+
+    def __str__(self):
+        return f"{self.offer.number} r{self.revision.number}: {self.name}"

@@ -6,6 +6,7 @@ is suggested, so prices follow the catalogue without the rules naming plans.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import GUEST_KIND, Plan, SuggestionRule, Target
 
@@ -40,15 +41,31 @@ def suggest(name, current_solution="", rules=None):
     return suggestion
 
 
-def warnings(use_cases, rules=None):
-    """The concept's cautions (4.8.4) that apply to this offer, each once, most specific first."""
+# The same cautions as the customer reads them on the offer: what JIKU promises, not what staff must do.
+FOR_CUSTOMER = {
+    SuggestionRule.Warning.DB_MIGRATION: gettext_lazy("We migrate the database (e.g. MS SQL to MySQL) only together with the "
+                                           "software vendor's support."),
+    SuggestionRule.Warning.TELEPHONY: gettext_lazy("We check the telephony integration (TAPI) together with your provider."),
+}
+
+
+def warnings(use_cases, rules=None, *, for_customer=False):
+    """The concept's cautions (4.8.4) that apply to this offer, each once, most specific first.
+
+    Staff read them as instructions on the sales pages; the printed offer says them to the customer.
+    """
     rules = list(SuggestionRule.objects.filter(active=True)) if rules is None else rules
     found = []
     for use_case in use_cases:
         rule = match(use_case.name, use_case.current_solution, rules)
         if rule is not None and rule.warning and use_case.target != Target.DROP:
-            found.append(f"{use_case.name}: {SuggestionRule.Warning(rule.warning).label}")
+            label = FOR_CUSTOMER[rule.warning] if for_customer else SuggestionRule.Warning(rule.warning).label
+            found.append(f"{use_case.name}: {label}")
     if any(u.target in GUEST_KIND for u in use_cases):
-        found.append(_("Keep the old infrastructure running in parallel until the customer has decided."))
-        found.append(_("Agree a proof of concept with the customer before anything is migrated."))
+        if for_customer:
+            found.append(_("Your current infrastructure keeps running in parallel until you have decided."))
+            found.append(_("Before anything is migrated, we agree a proof of concept with you."))
+        else:
+            found.append(_("Keep the old infrastructure running in parallel until the customer has decided."))
+            found.append(_("Agree a proof of concept with the customer before anything is migrated."))
     return list(dict.fromkeys(str(w) for w in found))

@@ -9,6 +9,7 @@ SAMPLE = {
     "de": {
         "company": "Musterkunde GmbH",
         "contact_name": "Erika Mustermann",
+        "address": "Beispielweg 5\n12345 Musterstadt",
         "systems": (
             "Ein 6 Jahre alter Server im Büro: lokaler Fileserver, CRM mit MS-SQL-Datenbank, Terminalserver "
             "für das Homeoffice und Active Directory. Dazu OneDrive, Cloud-Telefonie und Videokonferenzen; "
@@ -27,6 +28,7 @@ SAMPLE = {
     "en": {
         "company": "Sample Customer Ltd",
         "contact_name": "Erika Mustermann",
+        "address": "Beispielweg 5\n12345 Musterstadt\nGermany",
         "systems": (
             "A 6-year-old server in the office: local file server, CRM on an MS SQL database, terminal server "
             "for home office and Active Directory. Plus OneDrive, cloud telephony and video conferencing; "

@@ -27,8 +27,11 @@ def summarise(offer, use_cases, revision=None):
         "prices_changed": (today.monthly_total, today.once_total) != (shown.monthly_total, shown.once_total),
         "vat_percent": int(VAT_RATE * 100),
         "warnings": rules.warnings(use_cases),
+        "customer_notes": rules.warnings(use_cases, for_customer=True),
         "saas": [u for u in use_cases if u.target == Target.SAAS],
         "dropped": [u for u in use_cases if u.target == Target.DROP],
         "challenges": [offer.Challenge(c).label for c in offer.challenges if c in offer.Challenge.values],
         "company": settings.COMPANY,
+        "revision": revision,
+        "terms": {"notice_months": settings.OFFER_NOTICE_MONTHS, "payment_days": settings.BILLING_PAYMENT_DAYS},
     }

@@ -13,5 +13,9 @@ urlpatterns = [
     path("sales/offers/<uuid:public_id>/preview/", views.offer_preview, name="offer_preview"),
     path("sales/offers/<uuid:public_id>/print/", views.offer_print, name="offer_print"),
     path("sales/offers/<uuid:public_id>/pdf/", views.offer_pdf, name="offer_pdf"),
+    path("sales/offers/<uuid:public_id>/accept/", views.offer_accept, name="offer_accept"),
     path("sales/offers/<uuid:public_id>/<str:transition>/", views.offer_transition, name="offer_transition"),
+    # The customer's link: no login, the signed token is the key.
+    path("offers/<str:token>/", views.offer_public, name="offer_public"),
+    path("offers/<str:token>/pdf/", views.offer_public_pdf, name="offer_public_pdf"),
 ]

@@ -1,29 +1,23 @@
 """The sales pages: offers for prospects, from the sample customer to an accepted contract."""
 
-import logging
-
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants.access import sales_required
 
-from . import actions
-from .forms import OfferForm, UseCaseFormSet, use_cases_from
-from .models import Offer, OfferRevision, Order, SuggestionRule
+from . import actions, documents
+from .forms import OfferForm, OnlineAcceptanceForm, PaperAcceptanceForm, UseCaseFormSet, use_cases_from
+from .models import Offer, OfferAcceptance, OfferRevision, Order, SuggestionRule
 from .summary import summarise
-
-# WeasyPrint logs every layout step at INFO; the portal's log is for things that matter.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
-
 
 
 def _offer(public_id):
@@ -86,6 +80,8 @@ def offer_edit(request, public_id):
         form=form, formset=formset,
         revisions=offer.revisions.select_related("created_by")[:10],
         orders=Order.objects.filter(offer=offer).order_by("id") if offer.state == Offer.State.ACCEPTED else [],
+        acceptance=_kept(offer),
+        customer_link=actions.offer_link_url(offer=offer, request=request) if offer.state == Offer.State.SENT else "",
     )
     return render(request, "services/offer_edit.html", context)
 
@@ -104,37 +100,100 @@ def offer_preview(request, public_id):
     return render(request, "services/_price.html", summarise(draft, use_cases))
 
 
-def _print_context(offer):
-    return summarise(offer, list(offer.use_cases.select_related("plan", "image")), revision=offer.current_revision)
+def _pdf_response(pdf, filename):
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _kept(offer):
+    """The document an acceptance kept, or None while the offer is open."""
+    return OfferAcceptance.objects.filter(offer=offer).select_related("revision").first()
 
 
 @sales_required
 def offer_print(request, public_id):
     offer = _offer(public_id)
-    with translation.override(offer.language):
-        return render(request, "services/offer_print.html", _print_context(offer))
+    kept = _kept(offer)
+    return HttpResponse(kept.html if kept else documents.offer_html(offer))
 
 
 @sales_required
 def offer_pdf(request, public_id):
     offer = _offer(public_id)
-    try:
-        from weasyprint import HTML  # heavy import, only needed here
-    except OSError:  # Pango missing on this machine (scripts/system-deps.sh installs it)
+    kept = _kept(offer)
+    pdf = kept.pdf if kept and kept.pdf else documents.pdf(kept.html if kept else documents.offer_html(offer),
+                                                           base_url=request.build_absolute_uri("/"))
+    if pdf is None:
         messages.error(request, _("PDFs cannot be made on this server right now; please use the print view."))
         return redirect("services:offer_edit", public_id=offer.public_id)
-    with translation.override(offer.language):
-        html = render_to_string("services/offer_print.html", _print_context(offer), request=request)
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{offer.number}-r{offer.revision}.pdf"'
-    return response
+    return _pdf_response(bytes(pdf), f"{offer.number}-r{kept.revision.number if kept else offer.revision}.pdf")
+
+
+@sales_required
+def offer_accept(request, public_id):
+    """Staff record a paper acceptance: it creates a tenant and orders servers, so it asks first."""
+    offer = _offer(public_id)
+    form = PaperAcceptanceForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.offer_accept(offer=offer, user=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Offer accepted: the customer's tenant, contract and orders are set up."))
+            return redirect("services:offer_edit", public_id=offer.public_id)
+    context = summarise(offer, list(offer.use_cases.select_related("plan", "image")), revision=offer.current_revision)
+    context["form"] = form
+    return render(request, "services/offer_accept.html", context)
+
+
+def _public_context(request, token):
+    try:
+        offer, number = actions.offer_from_link(token=token)
+    except ValidationError as exc:
+        raise Http404(" ".join(exc.messages)) from None
+    current = number == offer.revision and offer.state != Offer.State.DRAFT
+    return offer, current
+
+
+@require_http_methods(["GET", "POST"])
+def offer_public(request, token):
+    """The customer's page behind the mailed link: the offer itself, and accepting it with obligation to pay."""
+    offer, current = _public_context(request, token)
+    kept = _kept(offer)
+    form = OnlineAcceptanceForm(request.POST if request.method == "POST" else None)
+    with translation.override(offer.language):  # the customer reads the offer's language throughout
+        if request.method == "POST" and current and kept is None and form.is_valid():
+            try:
+                actions.offer_accept_online(token=token, request=request, **form.cleaned_data)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                return redirect("services:offer_public", token=token)
+        if kept is not None or not current:
+            return render(request, "services/offer_public_closed.html",
+                          {"offer": offer, "acceptance": kept, "current": current, "token": token,
+                           "company": settings.COMPANY})
+        html = documents.offer_html(offer, extra={"accept_form": form, "token": token, "csrf_token": get_token(request)})
+    return HttpResponse(html)
+
+
+def offer_public_pdf(request, token):
+    offer, current = _public_context(request, token)
+    kept = _kept(offer)
+    if kept is None and not current:
+        raise Http404
+    pdf = kept.pdf if kept and kept.pdf else documents.pdf(kept.html if kept else documents.offer_html(offer),
+                                                           base_url=request.build_absolute_uri("/"))
+    if pdf is None:
+        raise Http404
+    return _pdf_response(bytes(pdf), f"{offer.number}-r{kept.revision.number if kept else offer.revision}.pdf")
 
 
 TRANSITIONS = {
-    "send": (actions.offer_send, gettext_lazy("Offer marked as sent.")),
+    "send": (actions.offer_send, gettext_lazy("Offer sent: the customer gets an e-mail with their link.")),
     "decline": (actions.offer_decline, gettext_lazy("Offer marked as declined.")),
-    "accept": (actions.offer_accept, gettext_lazy("Offer accepted: the customer's tenant, contract and orders are set up.")),
 }
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 # The columns that make up what the customer reads. State, tenant (set to NULL when a tenant is
 # deleted), accepted_at and updated_at move on their own.
-CONTENT = ["number", "language", "company", "contact_name", "contact_email", "employees", "systems",
+CONTENT = ["number", "language", "company", "contact_name", "contact_email", "address", "employees", "systems",
            "server_age_years", "challenges", "tier_id", "duties", "hosting", "cluster_id", "node_name",
            "headroom_percent", "setup_fee", "migration_fee", "poc_fee", "term_months", "valid_until"]
 OPEN = "('draft', 'sent')"
@@ -120,6 +120,12 @@ class Migration(migrations.Migration):
     dependencies = [("services", "0004_contract_fees")]
 
     operations = [
+        migrations.AddField(
+            model_name="offer",
+            name="address",
+            field=models.TextField(blank=True, help_text="Printed on the offer; becomes the customer's billing address.",
+                                   verbose_name="postal address"),
+        ),
         migrations.AddField(
             model_name="offerrevision",
             name="quote",

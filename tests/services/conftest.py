@@ -61,6 +61,7 @@ def form_data(offer, **overrides):
     """What the offer page posts back unchanged, with `overrides` applied (uc-N-field for use cases)."""
     data = {
         "company": offer.company, "contact_name": offer.contact_name, "contact_email": offer.contact_email,
+        "address": offer.address,
         "employees": offer.employees, "language": offer.language, "systems": offer.systems,
         "server_age_years": offer.server_age_years or "", "challenges": offer.challenges, "tier": offer.tier_id,
         "hosting": offer.hosting, "cluster": offer.cluster_id or "", "node_name": offer.node_name,
@@ -81,3 +82,7 @@ def form_data(offer, **overrides):
         })
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+# What staff enter when they record a paper acceptance.
+SIGNED = {"name": "Max Mustermann", "position": "Geschäftsführer", "reason": "Signed offer received by post"}

@@ -61,12 +61,34 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     expect(page.locator("h1")).to_contain_text("Offer A-")
     screenshot(page, "sales-offer-print")
     page.goto(offer_url)
-    page.click("text=Mark as accepted")
-    expect(page.locator(".messages")).to_contain_text("Offer accepted")
+    page.click("text=Send to the customer")
+    expect(page.locator(".messages")).to_contain_text("Offer sent")
+    expect(page.locator("[data-testid=customer-link]")).to_be_visible()
+
+    # The prospect accepts online through the mailed link, without an account.
+    customer = browser.new_context(base_url=live_server.url, locale="en-GB").new_page()
+    customer.goto(link_in_last_mail(CONTACT, r"https?://\S+/offers/\S+"))
+    expect(customer.locator("h1")).to_contain_text("Offer A-")
+    customer.click("text=Accept with obligation to pay")
+    expect(customer.locator("#id_confirmed_error")).to_contain_text("obligation to pay")
+    assert not Server.objects.exists()
+    customer.fill("input[name=name]", "Erika Mustermann")
+    customer.fill("input[name=position]", "Managing director")
+    customer.check("input[name=confirmed]")
+    screenshot(customer, "sales-offer-online-accept")
+    customer.click("text=Accept with obligation to pay")
+    expect(customer.locator("[data-testid=accepted]")).to_contain_text("Erika Mustermann (Managing director)")
+    screenshot(customer, "sales-offer-online-accepted")
+    with customer.expect_download() as download:
+        customer.click("text=Download the accepted offer as a PDF")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(download.value.path().read_bytes())).pages)
+    assert "Accepted with obligation to pay" in text and "Erika Mustermann" in text
+
+    page.reload()
     expect(page.locator("[data-testid=offer-state]")).to_have_text("Accepted")
+    expect(page.locator("[data-testid=acceptance]")).to_contain_text("online by the customer")
     screenshot(page, "sales-offer-accepted")
 
-    customer = browser.new_context(base_url=live_server.url, locale="en-GB").new_page()
     customer.goto(link_in_last_mail(CONTACT))
     customer.fill("input[name=login]", CONTACT)
     customer.fill("input[name=password]", PASSWORD)

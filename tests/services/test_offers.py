@@ -14,6 +14,8 @@ from tenants.models import AuditEvent, Duty, Invitation, Party, Role, Tenant
 from tests.conftest import make_user
 from tests.provisioning.conftest import wait_for
 
+from .conftest import SIGNED
+
 
 def sample(seller, **kwargs):
     return actions.offer_create_sample(user=seller, language="en", **kwargs)
@@ -105,7 +107,7 @@ def test_acceptance_waits_for_a_vds_that_is_not_installed_yet(seller, plans, clu
     offer = sample(seller, cluster=cluster)
     offer = actions.offer_update(offer=offer, user=seller, fields={"node_name": "vds-sample"},
                                  use_cases=list(offer.use_cases.all()))
-    offer = actions.offer_accept(offer=offer, user=seller)
+    offer = actions.offer_accept(offer=offer, user=seller, **SIGNED)
     tenant = offer.tenant
     assert (offer.state, tenant.name) == (Offer.State.ACCEPTED, "Sample Customer Ltd")
     invitation = Invitation.objects.get(tenant=tenant)
@@ -132,7 +134,7 @@ def test_acceptance_waits_for_a_vds_that_is_not_installed_yet(seller, plans, clu
 
 
 def test_accepting_on_the_online_node_pve_builds_nextcloud_as_100(seller, plans, cluster, ct_image, vm_image, worker):
-    offer = actions.offer_accept(offer=sample(seller, cluster=cluster), user=seller)
+    offer = actions.offer_accept(offer=sample(seller, cluster=cluster), user=seller, **SIGNED)
     assert set(Order.objects.filter(offer=offer).values_list("state", flat=True)) == {"placed"}
     nextcloud = Server.objects.get(tenant=offer.tenant, hostname="nextcloud")
     assert (nextcloud.vmid, nextcloud.node.name, nextcloud.kind) == (100, "pve", "lxc")
@@ -146,9 +148,9 @@ def test_accepting_on_the_online_node_pve_builds_nextcloud_as_100(seller, plans,
 
 
 def test_an_accepted_offer_cannot_be_accepted_again(seller, plans, cluster, ct_image, vm_image):
-    offer = actions.offer_accept(offer=sample(seller, cluster=cluster), user=seller)
+    offer = actions.offer_accept(offer=sample(seller, cluster=cluster), user=seller, **SIGNED)
     with pytest.raises(ValidationError, match="already been accepted"):
-        actions.offer_accept(offer=offer, user=seller)
+        actions.offer_accept(offer=offer, user=seller, **SIGNED)
     assert Tenant.objects.count() == 1
     assert Order.objects.count() == 4
 
@@ -158,7 +160,7 @@ def test_an_expired_offer_cannot_be_accepted(seller, plans, cluster, ct_image, v
     offer = actions.offer_update(offer=offer, user=seller, fields={"valid_until": timezone.localdate() - timedelta(days=1)},
                                  use_cases=list(offer.use_cases.all()))
     with pytest.raises(ValidationError, match="expired"):
-        actions.offer_accept(offer=offer, user=seller)
+        actions.offer_accept(offer=offer, user=seller, **SIGNED)
     assert (Tenant.objects.count(), Order.objects.count(), Contract.objects.count()) == (0, 0, 0)
     assert not Node.objects.filter(dedicated_tenant__isnull=False).exists()
     assert actions.offers_expire() == 1
@@ -167,28 +169,28 @@ def test_an_expired_offer_cannot_be_accepted(seller, plans, cluster, ct_image, v
 def test_a_declined_offer_cannot_be_accepted(seller, plans, cluster):
     offer = actions.offer_decline(offer=sample(seller, cluster=cluster), user=seller)
     with pytest.raises(ValidationError, match="declined"):
-        actions.offer_accept(offer=offer, user=seller)
+        actions.offer_accept(offer=offer, user=seller, **SIGNED)
     assert Tenant.objects.count() == 0
 
 
 def test_a_vds_of_another_customer_is_never_taken_over(seller, plans, cluster, ct_image, vm_image, tenant_b):
     Node.objects.filter(cluster=cluster, name="pve").update(dedicated_tenant=tenant_b)
     with pytest.raises(ValidationError, match="another customer"):
-        actions.offer_accept(offer=sample(seller, cluster=cluster), user=seller)
+        actions.offer_accept(offer=sample(seller, cluster=cluster), user=seller, **SIGNED)
     assert Tenant.objects.count() == 1 and Order.objects.count() == 0
 
 
 def test_a_customer_cannot_accept_an_offer(seller, plans, cluster, alice):
     offer = sample(seller, cluster=cluster)
     with pytest.raises(PermissionDenied):
-        actions.offer_accept(offer=offer, user=alice)
+        actions.offer_accept(offer=offer, user=alice, **SIGNED)
     offer.refresh_from_db()
     assert offer.state == Offer.State.DRAFT
 
 
 def test_an_offer_for_an_existing_customer_invites_nobody_new(seller, plans, cluster, ct_image, vm_image, tenant_a, alice):
     offer = sample(seller, cluster=cluster, tenant=tenant_a, contact_email=alice.email)
-    offer = actions.offer_accept(offer=offer, user=seller)
+    offer = actions.offer_accept(offer=offer, user=seller, **SIGNED)
     assert offer.tenant == tenant_a
     assert not Invitation.objects.exists()
     assert Server.objects.filter(tenant=tenant_a).count() == 4
@@ -202,7 +204,7 @@ def test_a_pending_order_that_cannot_be_built_fails_with_the_reason(seller, plan
         if case.target == Target.VM:
             case.hostname = "crm"  # three VMs, one guest: still valid, just one VM
     offer = actions.offer_update(offer=offer, user=seller, fields={"node_name": "vds-x"}, use_cases=cases)
-    offer = actions.offer_accept(offer=offer, user=seller)
+    offer = actions.offer_accept(offer=offer, user=seller, **SIGNED)
     Node.objects.filter(name="vds-x").update(status=Node.Status.ONLINE, max_disk_gb=1)
     actions.orders_place_pending()
     order = Order.objects.get(offer=offer, hostname="crm")

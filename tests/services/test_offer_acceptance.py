@@ -1,0 +1,123 @@
+"""The customer accepts online through the mailed link; staff record a paper acceptance with a reason."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.test import Client
+
+from services import actions
+from services.models import Contract, Offer, OfferAcceptance, Order
+from tenants.models import AuditEvent, Tenant
+
+from .conftest import SIGNED
+
+SIGNER = {"name": "Erika Mustermann", "position": "Geschäftsführerin", "confirmed": "on"}
+
+
+@pytest.fixture
+def sent(seller, plans, cluster, ct_image, vm_image):
+    offer = actions.offer_create_sample(user=seller, language="de", cluster=cluster)
+    return actions.offer_send(offer=offer, user=seller)
+
+
+def link(to="erika.mustermann@musterkunde.example"):
+    message = next(m for m in reversed(mail.outbox) if to in m.to)
+    return re.search(r"https?://\S+/offers/\S+/", message.body).group(0), message
+
+
+def path(url):
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def test_sending_mails_the_contact_their_link_in_the_offers_language(sent):
+    url, message = link()
+    assert message.subject == "Ihr Angebot %s von JIKU IT-Solutions GmbH" % sent.number
+    assert "gültig bis" in message.body and "&" not in message.subject
+    page = Client().get(path(url))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Musterkunde GmbH" in text and "Zahlungspflichtig annehmen" in text and "Beispielweg 5" in text
+
+
+def test_the_customer_accepts_online_and_the_acceptance_is_kept(sent):
+    url, _ = link()
+    response = Client(HTTP_USER_AGENT="Firefox/140", REMOTE_ADDR="203.0.113.9").post(path(url), SIGNER)
+    assert response.status_code == 302
+    offer = Offer.objects.get(pk=sent.pk)
+    record = OfferAcceptance.objects.get(offer=offer)
+    assert (offer.state, record.channel, record.name, record.revision.number) == ("accepted", "online", "Erika Mustermann", 1)
+    assert (record.ip_address, record.user_agent) == ("203.0.113.9", "Firefox/140")
+    assert "Zahlungspflichtig angenommen" in record.html and bytes(record.pdf[:4]) == b"%PDF"
+    assert Contract.objects.filter(offer=offer).exists() and Order.objects.filter(offer=offer).count() == 4
+    assert Tenant.objects.get(pk=offer.tenant_id).billing_address == "Beispielweg 5\n12345 Musterstadt"
+    event = AuditEvent.objects.get(action="offer.accepted")
+    assert event.actor is None and event.actor_label == "Erika Mustermann (Geschäftsführerin)"
+    assert event.details["channel"] == "online"
+    page = Client().get(path(url)).content.decode()
+    assert "Vielen Dank" in page and "Zahlungspflichtig annehmen" not in page
+
+
+def test_the_online_acceptance_needs_a_name_a_position_and_the_confirmation(sent):
+    url, _ = link()
+    page = Client().post(path(url), {"name": " ", "position": "", "confirmed": ""}).content.decode()
+    assert page.count('class="errorlist"') == 3 and "Zahlungspflicht" in page
+    assert not OfferAcceptance.objects.exists() and Offer.objects.get(pk=sent.pk).state == "sent"
+    assert not Tenant.objects.exists()
+
+
+def test_a_changed_offer_cannot_be_accepted_through_the_old_link(sent, seller):
+    url, _ = link()
+    actions.offer_update(offer=sent, user=seller, fields={"poc_fee": sent.poc_fee + 1},
+                         use_cases=list(sent.use_cases.all()))
+    response = Client().post(path(url), SIGNER)
+    assert "frühere Version" in response.content.decode()
+    offer = actions.offer_send(offer=Offer.objects.get(pk=sent.pk), user=seller)
+    old = path(url)
+    new, _ = link()
+    assert path(new) != old
+    assert "frühere Version" in Client().get(old).content.decode()
+    with pytest.raises(ValidationError, match="ersetzt|replaced"):
+        actions.offer_accept_online(token=old.split("/")[2], **{**SIGNER, "confirmed": True})
+    assert Client().post(path(new), SIGNER).status_code == 302
+    assert OfferAcceptance.objects.get(offer=offer).revision.number == 2
+
+
+def test_a_forged_link_is_404_and_accepts_nothing(sent):
+    url, _ = link()
+    token = path(url).split("/")[2]
+    forged = token[:-3] + ("abc" if not token.endswith("abc") else "xyz")
+    assert Client().get(f"/offers/{forged}/").status_code == 404
+    assert Client().post(f"/offers/{forged}/", SIGNER).status_code == 404
+    assert not OfferAcceptance.objects.exists()
+
+
+def test_staff_record_a_paper_acceptance_only_with_signer_and_reason(seller_client, sent):
+    url = f"/sales/offers/{sent.public_id}/accept/"
+    page = seller_client.get(url).content.decode()
+    assert "4 servers are ordered and built" in page
+    page = seller_client.post(url, {"name": "", "position": "", "reason": ""}).content.decode()
+    assert page.count('id="id_reason_error"') == 1 and not OfferAcceptance.objects.exists()
+    response = seller_client.post(url, SIGNED)
+    assert response.status_code == 302
+    record = OfferAcceptance.objects.get(offer=sent)
+    assert (record.channel, record.note, record.recorded_by.email) == ("paper", SIGNED["reason"], "vera@jiku.example")
+    assert "auf Papier unterschrieben; erfasst von vera@jiku.example" in record.html
+
+
+def test_the_acceptance_cannot_be_changed_or_deleted(sent, seller):
+    actions.offer_accept(offer=sent, user=seller, **SIGNED)
+    record = OfferAcceptance.objects.get()
+    for change in (lambda: OfferAcceptance.objects.update(name="Someone else"), record.delete):
+        with pytest.raises(IntegrityError, match="evidence"), transaction.atomic():
+            change()
+    assert OfferAcceptance.objects.get().name == SIGNED["name"]
+
+
+def test_the_printed_offer_never_shows_internal_sales_notes(seller_client, sent):
+    page = seller_client.get(f"/sales/offers/{sent.public_id}/print/").content.decode()
+    assert "Proof of Concept" in page or "proof of concept" in page.lower()
+    assert "mit dem Kunden" not in page and "with the customer" not in page
+    assert "Handelsregister" in page or "HRB 00000" in page
