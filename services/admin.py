@@ -3,6 +3,7 @@ from django.contrib import admin
 from .models import (
     Contract,
     Offer,
+    OfferAcceptance,
     OfferRevision,
     Order,
     Plan,
@@ -87,12 +88,23 @@ class OfferRevisionInline(ReadOnly, admin.TabularInline):
         return False
 
 
+class OfferAcceptanceInline(ReadOnly, admin.StackedInline):
+    model = OfferAcceptance
+    extra = 0
+    fields = ["revision", "channel", "name", "position", "note", "accepted_at", "ip_address", "user_agent",
+              "recorded_by"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Offer)
 class OfferAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["number", "company", "tier", "state", "revision", "valid_until"]
     list_filter = ["state", "tier"]
     search_fields = ["number", "company", "contact_email"]
-    inlines = [UseCaseInline, OfferRevisionInline]
+    inlines = [OfferAcceptanceInline, UseCaseInline, OfferRevisionInline]
 
     def has_delete_permission(self, request, obj=None):
         # A sent offer is a document the customer holds: decline it instead.

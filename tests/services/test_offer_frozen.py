@@ -52,6 +52,7 @@ def test_the_admin_shows_an_accepted_offer_without_a_way_to_change_it(root_clien
     url = f"/admin/services/offer/{accepted.pk}/change/"
     page = root_client.get(url).content.decode()
     assert "Sample Customer Ltd" in page and 'name="_save"' not in page and 'name="setup_fee"' not in page
+    assert "Signed offer received by post" in page  # the acceptance shows with its offer
     assert root_client.post(url, {"setup_fee": "1.00", "company": "Changed"}).status_code == 403
     assert root_client.post(f"/admin/services/offerrevision/{revision.pk}/change/",
                             {"monthly_net": "1.00"}).status_code == 404  # revisions show inside their offer only
