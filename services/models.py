@@ -75,6 +75,15 @@ class Order(models.Model):
         return f"{self.plan} {self.hostname}"
 
 
+# The tiers name how much the customer takes part (concept 4.8.3), not how much service they get:
+# "gering" means the customer does little and JIKU runs nearly everything.
+INVOLVEMENT = {
+    "gering": _("Customer involvement low – JIKU runs the operation"),
+    "mittel": _("Customer involvement medium – operation shared duty by duty"),
+    "hoch": _("Customer involvement high – your IT runs the servers, JIKU the platform"),
+}
+
+
 class ServiceTier(models.Model):
     """A level of managed service ("Leistungsstufe der Mitwirkung"): gering, mittel, hoch."""
 
@@ -107,6 +116,11 @@ class ServiceTier(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def involvement(self):
+        """The tier as customers should read it, wherever it is shown."""
+        return INVOLVEMENT.get(self.slug) or _("Customer involvement: %(tier)s") % {"tier": self.name}
 
     def default_duties(self):
         """Every duty with its default party; duties without a row stay with the customer."""

@@ -110,7 +110,7 @@ def quote(*, offer, sizing, duties):
             )
     tier = offer.tier
     if tier.fee_per_tenant:
-        q.monthly.append(Line(_("Service tier %(tier)s") % {"tier": tier.name}, 1, tier.fee_per_tenant))
+        q.monthly.append(Line(_("Managed service: %(tier)s") % {"tier": tier.involvement}, 1, tier.fee_per_tenant))
     if tier.fee_per_server and sizing.guests and manages_servers(duties):
         q.monthly.append(Line(_("Managed servers"), len(sizing.guests), tier.fee_per_server))
     fees = tier.duty_fees()

@@ -40,7 +40,7 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     screenshot(page, "sales-offer-sample")
 
     page.select_option("select[name=tier]", label="mittel")
-    expect(page.locator("#price")).to_contain_text("Service tier mittel")
+    expect(page.locator("#price")).to_contain_text("Customer involvement medium")
     with_telephony = monthly.inner_text()
     assert with_telephony != "494.00 €"
     page.select_option("select[name=duty_telephony]", "customer")
@@ -53,7 +53,7 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     with page.expect_download() as download:
         page.click("text=Download PDF")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(download.value.path().read_bytes())).pages)
-    assert "Sample Customer Ltd" in text and "Service tier: mittel" in text
+    assert "Sample Customer Ltd" in text and "Customer involvement medium" in text
     assert monthly.inner_text().split()[0] in text  # the price on the page is the price in the PDF
 
     offer_url = page.url

@@ -41,7 +41,7 @@ def test_the_sample_customer_is_priced_to_the_cent(seller, plans):
     q = _quote(actions.offer_create_sample(user=seller))
     assert [(line.label, line.net) for line in q.monthly] == [
         ("Dedicated server VDS 12", Decimal("189.00")),
-        ("Service tier gering", Decimal("149.00")),
+        ("Managed service: Customer involvement low – JIKU runs the operation", Decimal("149.00")),
         ("Managed servers", Decimal("156.00")),
     ]
     assert (q.monthly_total.net, q.monthly_total.vat, q.monthly_total.gross) == (

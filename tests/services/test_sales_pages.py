@@ -62,7 +62,7 @@ def test_the_live_price_follows_tier_and_duties(seller_client, offer):
     gering = seller_client.post(url, form_data(offer)).content.decode()
     assert "494.00" in gering
     as_mittel = seller_client.post(url, form_data(offer, tier=mittel.pk)).content.decode()
-    assert "Service tier mittel" in as_mittel and "Managed by JIKU: Telephony setup" in as_mittel
+    assert "Customer involvement medium" in as_mittel and "Managed by JIKU: Telephony setup" in as_mittel
     fewer = seller_client.post(url, form_data(offer, tier=mittel.pk, duty_telephony=Party.CUSTOMER)).content.decode()
     assert "Managed by JIKU: Telephony setup" not in fewer
     offer.refresh_from_db()
@@ -89,7 +89,7 @@ def test_the_pdf_names_company_tier_and_prices(seller_client, offer):
     response = seller_client.get(f"/sales/offers/{offer.public_id}/pdf/")
     assert response["Content-Type"] == "application/pdf"
     text = pdf_text(response)
-    for expected in ["JIKU IT-Solutions", "Sample Customer Ltd", "Service tier: gering", "494.00", "587.86",
+    for expected in ["JIKU IT-Solutions", "Sample Customer Ltd", "Customer involvement low – JIKU runs the operation", "494.00", "587.86",
                      "2,368.10", "MS SQL to MySQL", "proof of concept", "Backups"]:
         assert expected in text, expected
 
