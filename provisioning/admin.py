@@ -6,7 +6,9 @@ checks "test connection" and "reconcile now"); every one is audited with via=adm
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -265,7 +267,14 @@ class OperationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Cancel (failed or not yet started)"), permissions=["change"])
     def cancel(self, request, queryset):
-        run_action(self, request, queryset, lambda o, **kw: actions.operation_cancel(operation=o, **kw), _("%(count)s operation(s) cancelled."))
+        return confirm_with_reason(
+            self, request, queryset, name="cancel", title=_("Cancel operations"),
+            detail=lambda op: f"{op.get_kind_display()} · {op.server.hostname if op.server_id else '–'} · {op.get_state_display()}",
+            consequence=_("A failed operation is dismissed; a queued one is withdrawn and what it reserved is released. "
+                          "The reason is kept in the audit trail."),
+            submit=_("Cancel these operations"), success=_("%(count)s operation(s) cancelled."),
+            run=lambda o, **kw: actions.operation_cancel(operation=o, **kw),
+        )
 
 
 @admin.register(Drift)
@@ -321,9 +330,41 @@ class TenantServerInline(admin.TabularInline):
         return super().get_queryset(request).exclude(status=Server.Status.DELETED).select_related("node", "node__cluster")
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (kept in the audit trail)"), max_length=500, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+
+def confirm_with_reason(modeladmin, request, queryset, *, name, title, consequence, submit, detail, run, success):
+    """Far-reaching admin actions first show what they will do and ask why; `run(obj, reason=…)` then acts."""
+    form = ReasonForm(request.POST if request.POST.get("confirmed") else None)
+    if form.is_bound and form.is_valid():
+        try:
+            reason = actions.check_reason(form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error("reason", exc)
+        else:
+            run_action(modeladmin, request, queryset, run, success, reason=reason)
+            return None
+    return TemplateResponse(request, "admin/confirm_with_reason.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "form": form, "action": name,
+        "submit": submit, "consequence": consequence, "affected": [(obj, detail(obj)) for obj in queryset],
+    })
+
+
 @admin.action(description=_("Suspend: stop servers, block self-service"), permissions=["suspend"])
 def suspend_tenants(modeladmin, request, queryset):
-    run_action(modeladmin, request, queryset, lambda t, **kw: actions.tenant_suspend(tenant=t, **kw), _("%(count)s tenant(s) suspended."))
+    def running(tenant):
+        names = Server.objects.for_tenant(tenant).filter(status=Server.Status.RUNNING).values_list("hostname", flat=True)
+        return ", ".join(names) or _("no running servers")
+
+    return confirm_with_reason(
+        modeladmin, request, queryset, name="suspend_tenants", title=_("Suspend tenants"), detail=running,
+        consequence=_("Their members can no longer change anything, and these running servers are stopped "
+                      "(unsuspending starts exactly these again):"),
+        submit=_("Suspend and stop these servers"), success=_("%(count)s tenant(s) suspended."),
+        run=lambda t, **kw: actions.tenant_suspend(tenant=t, **kw),
+    )
 
 
 @admin.action(description=_("Unsuspend: restart the servers suspension stopped"), permissions=["suspend"])

@@ -194,7 +194,8 @@ def operation_retry(request, public_id):
 @staff_required("provisioning.change_operation")
 def operation_cancel(request, public_id):
     op = _operation(public_id)
-    attempt(request, lambda: actions.operation_cancel(operation=op, user=request.user, request=request), _("The operation is cancelled."))
+    attempt(request, lambda: actions.operation_cancel(operation=op, reason=request.POST.get("reason", ""),
+                                                      user=request.user, request=request), _("The operation is cancelled."))
     return redirect("staff:operations")
 
 

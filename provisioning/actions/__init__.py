@@ -47,6 +47,7 @@ from .servers import (  # noqa: F401
 )
 from .staff import (  # noqa: F401, E402
     adopt_defaults,
+    check_reason,
     cluster_reconcile,
     cluster_test_connection,
     drift_ignore,

@@ -36,11 +36,19 @@ REQUIRED_PRIVILEGES = (
 
 
 # --- tenants -----------------------------------------------------------------------------------
+def check_reason(reason: str) -> str:
+    """Far-reaching staff actions say why; the reason goes into the audit trail the customer sees."""
+    if not (reason or "").strip():
+        raise ValidationError(_("Please give a reason; it is kept in the audit trail."), code="reason")
+    return reason.strip()
+
+
 def tenant_suspend(
-    *, tenant: Tenant, reason: str = "", user: AbstractBaseUser | None = None,
+    *, tenant: Tenant, reason: str, user: AbstractBaseUser | None = None,
     request: HttpRequest | None = None,
 ):
     """Block self-service and stop the tenant's running servers; unsuspension restarts exactly those."""
+    reason = check_reason(reason)
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if tenant.status == Tenant.Status.SUSPENDED:
@@ -97,9 +105,10 @@ def tenant_unsuspend(
 
 # --- operations --------------------------------------------------------------------------------
 def operation_cancel(
-    *, operation: Operation, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+    *, operation: Operation, reason: str, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
 ) -> Operation:
     """A failed operation is dismissed; a queued one that has not touched Proxmox yet is withdrawn and undone."""
+    reason = check_reason(reason)
     with transaction.atomic():
         op = Operation.objects.select_for_update().get(pk=operation.pk)
         now = timezone.now()
@@ -110,7 +119,8 @@ def operation_cancel(
             # Conditional: a worker that claimed the row a moment ago keeps it.
             withdrawn = Operation.objects.filter(
                 pk=op.pk, state__in=[Operation.State.QUEUED, Operation.State.WAITING], step=0, upid=""
-            ).update(state=Operation.State.CANCELLED, error=_("Cancelled by JIKU staff."), finished_at=now, updated_at=now)
+            ).update(state=Operation.State.CANCELLED, error=_("Cancelled by JIKU staff: %(reason)s") % {"reason": reason},
+                     finished_at=now, updated_at=now)
             if not withdrawn:
                 raise ValidationError(
                     _("Only a failed operation or one that has not started in Proxmox yet can be cancelled.")
@@ -127,7 +137,8 @@ def operation_cancel(
             )
             if op.server_id and nxt:
                 engine.enqueue_on_commit(nxt)
-        audit_record(action="operation.cancel", tenant=op.tenant, request=request, actor=user, obj=op, via=ADMIN)
+        audit_record(action="operation.cancel", tenant=op.tenant, request=request, actor=user, obj=op, via=ADMIN,
+                     details={"reason": reason})
     return op
 
 

@@ -106,7 +106,7 @@ STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetc
               "node_register_vds", "node_check_joined", "drain_next", "console_end"}
 # Helpers the package exports that are not actions (checks, queries).
 NOT_ACTIONS = {"check_quota", "quota_usage", "reserve_server", "validate_hostname", "validate_server_password",
-               "validate_size", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed"}
+               "validate_size", "check_reason", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed"}
 
 
 def _everything_at_jiku(tenant):

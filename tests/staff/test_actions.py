@@ -30,7 +30,7 @@ def test_suspension_stops_running_servers_and_unsuspension_restarts_only_those(t
     web, files = build(tenant_a, ct_image, "web"), build(tenant_a, ct_image, "files")
     wait_done(actions.server_power(server=files, action=Operation.Kind.STOP))
 
-    stops = actions.tenant_suspend(tenant=tenant_a, user=dora)
+    stops = actions.tenant_suspend(tenant=tenant_a, user=dora, reason="unpaid invoices")
     assert [op.server for op in stops] == [web]
     wait_done(stops[0])
     tenant_a.refresh_from_db()
@@ -44,20 +44,33 @@ def test_suspension_stops_running_servers_and_unsuspension_restarts_only_those(t
     wait_done(starts[0])
     assert guest(pve, web.vmid)["status"] == "running"
     assert guest(pve, files.vmid)["status"] == "stopped", "a server stopped before the suspension stays stopped"
-    assert actions.tenant_suspend(tenant=tenant_a, user=dora) and actions.tenant_unsuspend(tenant=tenant_a, user=dora)
+    assert actions.tenant_suspend(tenant=tenant_a, user=dora, reason="unpaid invoices") and actions.tenant_unsuspend(tenant=tenant_a, user=dora)
     events = AuditEvent.objects.filter(tenant=tenant_a, action__startswith="tenant.")
     assert {e.via for e in events} == {AuditEvent.Via.ADMIN} and events.count() == 4
 
 
-def test_the_admin_action_suspends_and_audits(dora_client, tenant_a):
-    response = dora_client.post(
-        reverse("admin:tenants_tenant_changelist"), {"action": "suspend_tenants", "_selected_action": [tenant_a.pk]}
-    )
+def test_the_admin_asks_for_confirmation_and_a_reason_before_suspending(dora_client, tenant_a):
+    url, chosen = reverse("admin:tenants_tenant_changelist"), {"action": "suspend_tenants", "_selected_action": [tenant_a.pk]}
+    page = dora_client.post(url, chosen)
+    assert page.status_code == 200 and "no running servers" in page.content.decode()
+    page = dora_client.post(url, {**chosen, "confirmed": "1", "reason": "  "})
+    assert "Please give a reason" in page.content.decode()
+    tenant_a.refresh_from_db()
+    assert tenant_a.status == Tenant.Status.ACTIVE
+    response = dora_client.post(url, {**chosen, "confirmed": "1", "reason": "Invoice R-2026-0001 unpaid"})
     assert response.status_code == 302
     tenant_a.refresh_from_db()
     assert tenant_a.status == Tenant.Status.SUSPENDED
     event = AuditEvent.objects.get(action="tenant.suspend")
     assert event.via == AuditEvent.Via.ADMIN and event.actor_label == "dora@jiku.example"
+    assert event.details["reason"] == "Invoice R-2026-0001 unpaid"
+
+
+def test_a_suspension_without_a_reason_is_refused_whatever_the_door(tenant_a, dora):
+    with pytest.raises(ValidationError, match="reason"):
+        actions.tenant_suspend(tenant=tenant_a, user=dora, reason="")
+    tenant_a.refresh_from_db()
+    assert tenant_a.status == Tenant.Status.ACTIVE
 
 
 def test_test_connection_reports_version_nodes_and_missing_privileges(cluster, pve, dora):

@@ -46,12 +46,17 @@ def test_retry_requeues_a_failed_operation_and_audits_it(otto_client, server):
     assert event.via == AuditEvent.Via.ADMIN and event.actor_label == "otto@jiku.example"
 
 
-def test_cancel_dismisses_a_failed_operation(otto_client, server):
+def test_cancel_dismisses_a_failed_operation_only_with_a_reason(otto_client, server):
     op = server.operations.get()
-    otto_client.post(reverse("staff:operation_cancel", args=[op.public_id]))
+    url = reverse("staff:operation_cancel", args=[op.public_id])
+    assert "reason" in otto_client.post(url, follow=True).content.decode()
+    op.refresh_from_db()
+    assert op.state == Operation.State.FAILED
+    otto_client.post(url, {"reason": "Proxmox was down; retried by hand"})
     op.refresh_from_db()
     assert op.state == Operation.State.CANCELLED
-    assert AuditEvent.objects.get(action="operation.cancel").via == AuditEvent.Via.ADMIN
+    event = AuditEvent.objects.get(action="operation.cancel")
+    assert event.via == AuditEvent.Via.ADMIN and event.details["reason"] == "Proxmox was down; retried by hand"
 
 
 def test_cancel_withdraws_a_queued_delete_and_restores_the_server(server, dora):
@@ -59,7 +64,7 @@ def test_cancel_withdraws_a_queued_delete_and_restores_the_server(server, dora):
     op = actions.server_delete(server=server, confirm_hostname=server.hostname)
     server.refresh_from_db()
     assert server.status == Server.Status.DELETING
-    actions.operation_cancel(operation=op, user=dora)
+    actions.operation_cancel(operation=op, user=dora, reason="customer asked")
     op.refresh_from_db()
     server.refresh_from_db()
     assert op.state == Operation.State.CANCELLED and server.status == Server.Status.RUNNING
@@ -70,7 +75,7 @@ def test_running_or_half_done_operations_cannot_be_cancelled(server, dora):
     half = Operation.objects.create(tenant=server.tenant, server=server, kind=Operation.Kind.RESIZE, state=Operation.State.WAITING, step=1)
     for op in (running, half):
         with pytest.raises(ValidationError):
-            actions.operation_cancel(operation=op, user=dora)
+            actions.operation_cancel(operation=op, user=dora, reason="customer asked")
         op.refresh_from_db()
         assert op.state != Operation.State.CANCELLED
 
