@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from tenants.audit import audit_record
 from tenants.models import Duty
 
-from . import bulk, engine, live
+from . import bulk, engine, live, notices
 from .models import Cluster, Drift, Image, Node, Operation, Server
 from .proxmox import PVE, ProxmoxError
 
@@ -131,7 +131,9 @@ def _sync_servers(cluster, resources, nodes, now):
     for server in servers:
         _sync_server(server, guests.get(server.vmid), nodes, busy, booting, missing, unexpected, figures)
     restarted = _restart_where_jiku_or_customer_wants(unexpected, now)
-    bulk.update_rows(Server, [s for s in servers if _state(s) != before[s.pk]], SERVER_FIELDS)
+    changed = [s for s in servers if _state(s) != before[s.pk]]
+    bulk.update_rows(Server, changed, SERVER_FIELDS)
+    _tell_customers(changed, before, nodes)
     live.store(cluster.pk, figures, now)
 
     # Templates and the images' source guests are never drift, not even when an outage hides their
@@ -229,6 +231,21 @@ def _restart_where_jiku_or_customer_wants(servers, now):
         row.transition(Server.Status.STOPPED, RESTARTING, save=False)
         started += 1
     return started
+
+
+def _tell_customers(changed, before, nodes):
+    """Node failures, recoveries and HA moves reach the tenants (provisioning/notices.py), in
+    reconcile's transaction; only servers whose node or status changed are loaded."""
+    notable = [s for s in changed if before[s.pk][:2] != (s.node_id, s.status)]
+    if not notable:
+        return
+    names = {node.pk: node.name for node in nodes.values()}
+    full = Server.objects.select_related("tenant").in_bulk([s.pk for s in notable])
+    notices.servers_changed([
+        (full[s.pk], (names.get(before[s.pk][0]), *before[s.pk][1:4]),
+         (names.get(s.node_id), s.status, s.status_reason, s.status_reason_params))
+        for s in notable
+    ])
 
 
 def _follow_node(server, guest, nodes):

@@ -7,12 +7,15 @@ permission a page needs gets a 403 (tenants/access.py: every door answers alike)
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from notifications.actions import event_record
 from provisioning import actions
 from provisioning.charts import sparkline
 from provisioning.models import Cluster, ConsoleSession, Drift, Image, Node, Operation, Server
@@ -267,13 +270,22 @@ def request_answer(request, public_id):
         audit_record(action="request.assign", tenant=req.tenant, request=request, obj=req, details={"assignee": request.user.email})
         messages.success(request, _("The request is yours."))
         return redirect("staff:requests")
+    before = (req.answer, req.state)
     form = RequestAnswerForm(request.POST, instance=req, prefix=str(req.public_id))
     if form.is_valid():
         req = form.save(commit=False)
         req.done_at = timezone.now() if req.state == ServiceRequest.State.DONE else None
-        req.save()
-        audit_record(action="request.answer", tenant=req.tenant, request=request, obj=req,
-                     details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
+        with transaction.atomic():
+            req.save()
+            audit_record(action="request.answer", tenant=req.tenant, request=request, obj=req,
+                         details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
+            if req.answer.strip() and (req.answer, req.state) != before:
+                with translation.override(None):
+                    state = str(ServiceRequest.State(req.state).label)
+                event_record(tenant=req.tenant, kind="request_answered", subject_object=req, payload={
+                    "subject": req.subject, "answer": req.answer, "state_label": state,
+                    "path": reverse("tenants:request_list"),
+                })
         messages.success(request, _("The request is saved; the customer sees the answer."))
     else:
         messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))

@@ -5,6 +5,7 @@ import pytest
 from notifications import actions
 from notifications.models import Event
 from tenants.models import Membership, Role
+from tests.conftest import make_user
 
 
 def deliver():
@@ -16,8 +17,6 @@ def deliver():
 
 @pytest.fixture
 def vera(db):
-    from tests.conftest import make_user
-
     return make_user("vera@example.com")
 
 
@@ -25,3 +24,7 @@ def vera(db):
 def viewer(tenant_a, vera):
     Membership.objects.create(tenant=tenant_a, user=vera, role=Role.VIEWER)
     return vera
+
+
+# The simulator and the real worker, shared with tests/provisioning.
+from tests.provisioning.conftest import cluster, ct_image, pve, sim, worker  # noqa: E402, F401

@@ -9,6 +9,7 @@ from django.urls import reverse
 from notifications import actions
 from notifications.models import Delivery, Event, MailSettings, Preference
 from tenants.models import Membership, Role
+from tests.conftest import client_for, make_tenant
 
 from .conftest import deliver
 
@@ -63,8 +64,6 @@ def test_other_tenants_never_receive(tenant_a, tenant_b):
 
 
 def test_subjects_are_never_html_escaped_but_the_html_body_is(alice):
-    from tests.conftest import make_tenant
-
     tenant = make_tenant("Neu & Söhne GmbH", "neu", owner=alice)
     actions.event_record(tenant=tenant, kind="member_joined",
                          payload={"member": "<b>eve</b>@example.com", "role": "Member", "path": "/team/"})
@@ -143,8 +142,6 @@ def test_smtp_down_means_retry_with_backoff_then_failed_and_visible_to_staff(ten
     actions.delivery_send(delivery_id=delivery_id)
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.FAILED and delivery.attempts == 2
-
-    from tests.conftest import client_for
 
     page = client_for(dora).get(reverse("admin:notifications_delivery_changelist") + "?state__exact=failed")
     assert page.status_code == 200 and delivery.address in page.content.decode()
