@@ -10,20 +10,21 @@ once, never silently lost).
 
 import logging
 import random
+import secrets
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import mail
+from . import mail, webhooks
 from .kinds import kind_for
-from .models import Delivery, Event, MailSettings, Preference
-from .selectors import preferences_for, recipients
+from .models import Delivery, Event, MailSettings, Preference, Webhook
+from .selectors import preferences_for, recipients, webhooks_for
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def event_fan_out(*, event_id) -> list[int]:
         return []
     rows = [Delivery(event=event, user=user, address=user.email, language=language)
             for user, language in recipients(event)]
+    rows += [Delivery(event=event, webhook=hook, channel=Delivery.Channel.WEBHOOK, address=hook.url,
+                      language=settings.LANGUAGE_CODE) for hook in webhooks_for(event)]
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         Event.objects.filter(pk=event.pk, fanned_out_at__isnull=True).update(fanned_out_at=timezone.now())
@@ -78,7 +81,7 @@ def _claim(delivery_id):
     )
     if not claimed:
         return None
-    return Delivery.objects.select_related("event", "event__tenant", "user").get(pk=delivery_id)
+    return Delivery.objects.select_related("event", "event__tenant", "user", "webhook").get(pk=delivery_id)
 
 
 def delivery_send(*, delivery_id) -> bool:
@@ -87,12 +90,17 @@ def delivery_send(*, delivery_id) -> bool:
     if delivery is None:
         return False
     try:
-        mail.message_for(delivery).send()
-    except Exception as exc:  # noqa: BLE001 - SMTP down, a broken template: retry, never raise into a worker loop
-        _retry_later(delivery, f"{exc.__class__.__name__}: {exc}")
+        if delivery.webhook_id:
+            webhooks.post(delivery)
+        else:
+            mail.message_for(delivery).send()
+    except Exception as exc:  # noqa: BLE001 - SMTP down, a receiver answering 500: retry, never raise into a worker
+        _retry_later(delivery, f"{exc.__class__.__name__}: {exc}"[:2000])
         return False
     Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
         state=Delivery.State.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
+    if delivery.webhook_id:
+        Webhook.objects.filter(pk=delivery.webhook_id, failing_since__isnull=False).update(failing_since=None)
     return True
 
 
@@ -100,6 +108,8 @@ def _retry_later(delivery, error):
     if delivery.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
         log.warning("delivery %s failed for good after %s attempts: %s", delivery.pk, delivery.attempts, error)
         Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.FAILED, lease_until=None, last_error=error)
+        if delivery.webhook_id:
+            Webhook.objects.filter(pk=delivery.webhook_id, failing_since__isnull=True).update(failing_since=timezone.now())
         return
     base = settings.NOTIFICATIONS_RETRY_SECONDS
     delay = min(BACKOFF_CAP_SECONDS, base * 2 ** (delivery.attempts - 1)) * (0.75 + random.random() / 2)
@@ -148,3 +158,33 @@ def preferences_save(*, user, choices: dict, language: str):
             Preference.objects.update_or_create(user=user, kind=kind.key,
                                                 defaults={"email": bool(choices.get(kind.key))})
         MailSettings.objects.update_or_create(user=user, defaults={"language": language})
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+def _require_manager(tenant, user):
+    # The tenant's role rule, read through its relation (this app imports no tenants code):
+    # owners and admins manage webhooks, as they manage the team.
+    membership = tenant.memberships.filter(user=user).first() if user is not None else None
+    if membership is None or not membership.can("manage_team"):
+        raise PermissionDenied
+
+
+def webhook_create(*, tenant, by, url: str) -> Webhook:
+    url = (url or "").strip()
+    _require_manager(tenant, by)
+    webhooks.check_url(url)
+    if Webhook.objects.filter(tenant=tenant, url=url).exists():
+        raise ValidationError({"url": _("This URL is registered already.")})
+    return Webhook.objects.create(tenant=tenant, url=url, secret=secrets.token_urlsafe(32))
+
+
+def webhook_delete(*, webhook, by):
+    _require_manager(webhook.tenant, by)
+    webhook.delete()
+
+
+def webhook_send_test(*, webhook, by) -> Event:
+    """The "send test" button: an event for this webhook only, through the ordinary path."""
+    _require_manager(webhook.tenant, by)
+    with transaction.atomic():
+        return event_record(tenant=webhook.tenant, kind="webhook_test", payload={"webhook": str(webhook.public_id)})

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import actions
-from .models import Delivery, Event, Preference
+from .models import Delivery, Event, Preference, Webhook
 
 
 class ReadOnly:
@@ -42,7 +42,7 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "event", "address", "state", "attempts", "last_error", "sent_at"]
     list_filter = ["state", "channel", "event__kind"]
     search_fields = ["address", "event__tenant__name"]
-    readonly_fields = ["event", "user", "address", "channel", "language", "state", "attempts", "last_error",
+    readonly_fields = ["event", "user", "webhook", "address", "channel", "language", "state", "attempts", "last_error",
                        "next_attempt_at", "created_at", "sent_at"]
     exclude = ["lease_until"]
     list_select_related = ["event", "event__tenant"]
@@ -63,3 +63,14 @@ class PreferenceAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["user", "kind", "email"]
     list_filter = ["kind", "email"]
     search_fields = ["user__email"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnly, admin.ModelAdmin):
+    """Tenants manage their webhooks on their own page; staff see which ones fail."""
+
+    list_display = ["url", "tenant", "active", "failing_since", "created_at"]
+    list_filter = ["active", "failing_since"]
+    search_fields = ["url", "tenant__name"]
+    exclude = ["secret"]
+    list_select_related = ["tenant"]

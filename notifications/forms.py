@@ -15,3 +15,8 @@ class PreferencesForm(forms.Form):
                 label=kind.label, required=False, initial=on, disabled=locked,
                 help_text=_("Owners always receive security e-mails.") if locked else "",
             )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https",
+                         help_text=_("The portal POSTs every event of this tenant there as JSON."))

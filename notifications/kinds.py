@@ -26,6 +26,8 @@ class Kind:
     security: bool = False
     # Staff kinds: the permission a staff account needs to hear of it.
     permission: str = ""
+    # False: webhooks only (the "send test" button), never a mail.
+    mail: bool = True
 
 
 KINDS = {
@@ -41,6 +43,7 @@ KINDS = {
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),
         Kind("request_answered", _("Service request answered")),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
+        Kind("webhook_test", _("Webhook test"), roles=frozenset(), mail=False),
         Kind("staff_request_new", _("New service request"), audience=STAFF,
              permission="tenants.change_servicerequest"),
         Kind("staff_operation_failed", _("Operation failed"), audience=STAFF,

@@ -41,11 +41,35 @@ class Event(models.Model):
         return f"{self.get_kind_display()} ({self.tenant or _('platform')})"
 
 
+class Webhook(models.Model):
+    """A tenant's receiver: its events are POSTed there as JSON, signed with the secret."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    # Kept readable: the tenant's receiver checks signatures with it, so the page shows it.
+    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    # Set when a delivery gave up, cleared by the next one that arrives.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "url"], name="one_webhook_per_tenant_and_url")]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+
+    def __str__(self):
+        return self.url
+
+
 class Delivery(models.Model):
-    """One event to one recipient on one channel; the unique constraint makes it happen once."""
+    """One event to one recipient on one channel; the unique constraints make it happen once."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Webhook")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -53,10 +77,15 @@ class Delivery(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
+    STATE_COLOURS = {"pending": "yellow", "sending": "blue", "sent": "green", "failed": "red"}
+
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Exactly one of them: a person by e-mail, or a tenant's webhook.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.EMAIL)
-    address = models.EmailField(_("address"))
+    address = models.CharField(_("address"), max_length=500)
     language = models.CharField(_("language"), max_length=8)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -71,13 +100,22 @@ class Delivery(models.Model):
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         constraints = [
-            models.UniqueConstraint(fields=["event", "user", "channel"], name="one_delivery_per_recipient_and_channel"),
+            models.UniqueConstraint(fields=["event", "user", "channel"], condition=Q(user__isnull=False),
+                                    name="one_delivery_per_recipient_and_channel"),
+            models.UniqueConstraint(fields=["event", "webhook"], condition=Q(webhook__isnull=False),
+                                    name="one_delivery_per_webhook"),
+            models.CheckConstraint(condition=Q(user__isnull=True) ^ Q(webhook__isnull=True),
+                                   name="delivery_to_a_user_or_a_webhook"),
             models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False), name="sent_delivery_has_a_time"),
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
 
     def __str__(self):
         return f"{self.event} -> {self.address} ({self.get_state_display()})"
+
+    @property
+    def state_colour(self):
+        return self.STATE_COLOURS.get(self.state, "grey")
 
 
 class Preference(models.Model):

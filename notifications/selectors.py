@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from .kinds import CUSTOMER, KINDS, OWNER, STAFF, kind_for, wanted
-from .models import MailSettings, Preference
+from .models import MailSettings, Preference, Webhook
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -12,6 +12,8 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def recipients(event):
     """[(user, language)] for the event: never anyone outside its tenant (customer kinds)."""
     kind = kind_for(event.kind)
+    if not kind.mail:
+        return []
     if kind.audience == CUSTOMER:
         if event.tenant is None:
             return []
@@ -31,12 +33,24 @@ def recipients(event):
     ]
 
 
+def webhooks_for(event):
+    """The tenant's active webhooks hear its customer events; a test goes to the one it tests."""
+    if event.tenant_id is None or kind_for(event.kind).audience != CUSTOMER:
+        return []
+    hooks = Webhook.objects.filter(tenant=event.tenant_id, active=True)
+    if event.kind == "webhook_test":
+        hooks = hooks.filter(public_id=event.payload.get("webhook"))
+    return list(hooks.order_by("pk"))
+
+
 def preferences_for(user):
     """The kinds a user may choose on their page: [(kind, on, locked)]."""
     roles = set(user.memberships.values_list("role", flat=True))
     choices = dict(Preference.objects.filter(user=user).values_list("kind", "email"))
     rows = []
     for kind in KINDS.values():
+        if not kind.mail:
+            continue
         if kind.audience == STAFF and not (user.is_staff and user.has_perm(kind.permission)):
             continue
         if kind.audience == CUSTOMER and not roles:
