@@ -137,13 +137,13 @@ def notifications_sweep(*, older_than_seconds=60):
     stale = now - timezone.timedelta(seconds=older_than_seconds)
     events = list(Event.objects.filter(fanned_out_at__isnull=True, created_at__lt=stale).values_list("pk", flat=True))
     for pk in events:
-        _enqueue(FAN_OUT_TASK, pk)
+        transaction.on_commit(lambda pk=pk: _enqueue(FAN_OUT_TASK, pk))
     due = Q(state=Delivery.State.PENDING, created_at__lt=stale) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=stale))
     abandoned = Q(state=Delivery.State.SENDING, lease_until__lt=now)
     deliveries = list(Delivery.objects.filter(due | abandoned).values_list("pk", flat=True))
     for pk in deliveries:
-        _enqueue(SEND_TASK, pk)
+        transaction.on_commit(lambda pk=pk: _enqueue(SEND_TASK, pk))
     return events, deliveries
 
 

@@ -4,6 +4,7 @@ same text as HTML around it, all in the recipient's language."""
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -30,7 +31,7 @@ def context_for(event, user=None):
         "url": settings.SITE_URL.rstrip("/") + path if path else "",
         "portal_name": settings.PORTAL_NAME,
         "recipient": user,
-        "preferences_url": settings.SITE_URL.rstrip("/") + "/notifications/",
+        "preferences_url": settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
     }
 
 

@@ -44,6 +44,17 @@ def test_a_delivery_another_worker_holds_is_not_sent_again(tenant_a):
     assert mail.outbox == []
 
 
+def test_a_delivery_whose_sender_died_mid_send_is_sent_when_its_lease_ran_out(tenant_a):
+    event = record(tenant_a)
+    delivery_id = actions.event_fan_out(event_id=event.pk)[0]
+    actions._claim(delivery_id)  # claimed, then the worker was killed
+    Delivery.objects.filter(pk=delivery_id).update(lease_until=event.created_at)
+    assert delivery_id in actions.notifications_sweep(older_than_seconds=0)[1]
+    assert actions.delivery_send(delivery_id=delivery_id) is True
+    assert actions.delivery_send(delivery_id=delivery_id) is False
+    assert len(mail.outbox) == 1 and Delivery.objects.get(pk=delivery_id).attempts == 2
+
+
 def test_it_mails_the_owner_and_members_when_a_build_fails_with_the_reason(tenant_a):
     record(tenant_a, reason="The build failed and everything reserved for it was released. JIKU's staff see the cause.")
     deliver()
