@@ -43,11 +43,17 @@ KINDS = {
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),
         Kind("request_answered", _("Service request answered")),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
+        Kind("invoice_issued", _("Invoice issued"), roles=MANAGERS),
+        Kind("payment_reminder", _("Payment reminder"), roles=MANAGERS),
         Kind("webhook_test", _("Webhook test"), roles=frozenset(), mail=False),
         Kind("staff_request_new", _("New service request"), audience=STAFF,
              permission="tenants.change_servicerequest"),
         Kind("staff_operation_failed", _("Operation failed"), audience=STAFF,
              permission="provisioning.change_operation"),
+        Kind("staff_server_stopped", _("Customer's server stopped unexpectedly"), audience=STAFF,
+             permission="provisioning.change_operation"),
+        Kind("staff_node_offline", _("Node offline"), audience=STAFF, permission="provisioning.change_node"),
+        Kind("staff_drift_found", _("Drift found"), audience=STAFF, permission="provisioning.change_drift"),
     ]
 }
 CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

@@ -87,3 +87,36 @@ def _record_changes(changes):
         elif old_status == "unavailable" and old_params.get("node") and status in ("running", "stopped"):
             event_record(tenant=server.tenant, kind="server_available", subject_object=server,
                          payload=server_payload(server))
+
+
+# --- for staff -----------------------------------------------------------------------------------
+def nodes_offline(cluster, nodes):
+    _safely(_record_nodes_offline, cluster, nodes)
+
+
+def _record_nodes_offline(cluster, nodes):
+    for node in nodes:
+        event_record(tenant=None, kind="staff_node_offline", subject_object=node, payload={
+            "node": node.name, "cluster": cluster.name, "path": reverse("staff:node", args=[node.pk])})
+
+
+def drift_found(cluster, drifts):
+    """One mail per reconcile that found any, not one per guest."""
+    _safely(_record_drift, cluster, drifts)
+
+
+def _record_drift(cluster, drifts):
+    event_record(tenant=None, kind="staff_drift_found", payload={
+        "cluster": cluster.name, "count": len(drifts), "path": reverse("staff:drift_list"),
+        "vmids": sorted(d.vmid for d in drifts)[:50]})
+
+
+def servers_stopped_unexpectedly(servers):
+    _safely(_record_stopped, servers)
+
+
+def _record_stopped(servers):
+    for server in servers:
+        event_record(tenant=server.tenant, kind="staff_server_stopped", subject_object=server, payload={
+            "server": server.hostname, "reason": server.status_reason, "reason_params": server.status_reason_params,
+            "path": reverse("admin:provisioning_server_change", args=[server.pk])})

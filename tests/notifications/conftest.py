@@ -26,5 +26,6 @@ def viewer(tenant_a, vera):
     return vera
 
 
-# The simulator and the real worker, shared with tests/provisioning.
+# The simulator and the real worker, shared with tests/provisioning; billing's rows.
+from tests.billing.conftest import plans, rows_cluster  # noqa: E402, F401
 from tests.provisioning.conftest import cluster, ct_image, pve, sim, worker  # noqa: E402, F401

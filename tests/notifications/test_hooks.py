@@ -9,15 +9,18 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from billing import actions as billing
 from notifications.actions import notifications_sweep as actions_sweep
 from notifications.models import Delivery, Event
 from provisioning import actions
 from provisioning.models import Backup, Image, Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
 from provisioning.tasks import run_backup_policy
+from tests.billing.conftest import at, billable, ordered_server
 from tests.conftest import client_for
 from tests.provisioning.conftest import DEBIAN_CT, make_cluster, wait_for
 from tests.provisioning.test_recipes_inline import drive
+from tests.provisioning.test_reconcile import prox
 
 from .conftest import deliver
 
@@ -120,14 +123,14 @@ def test_node_failure_unavailable_back_again_and_ha_moves_are_told(tenant_a, ct,
     wait_for(lambda: any(g["vmid"] == ha.vmid and g["node"] != "pve2" and g["status"] == "running"
                          for g in pve.state()["guests"]), message="HA recovery")
     reconcile_cluster(inline_cluster)
-    assert sorted(kinds()) == ["server_ha_moved", "server_unavailable"]
+    assert sorted(kinds()) == ["server_ha_moved", "server_unavailable", "staff_node_offline"]
     pve.recover_node("pve2")
     pve.wait_idle()
     reconcile_cluster(inline_cluster)
     reconcile_cluster(inline_cluster)  # nothing changed: nothing new to tell
     plain.refresh_from_db()
     assert plain.status == Server.Status.RUNNING
-    assert kinds()[2:] == ["server_available"]
+    assert kinds()[3:] == ["server_available"]
     deliver()
     subjects = [m.subject for m in mails("alice@example.com")]
     assert "[JIKU Cloud] Server plain is unavailable" in subjects
@@ -183,3 +186,41 @@ def test_an_event_whose_task_was_lost_is_delivered_once_by_the_sweep(tenant_a, w
     actions_sweep()
     time.sleep(1)
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "bob@example.com"]
+
+
+def test_owners_and_admins_hear_of_an_issued_invoice_and_its_reminders(tenant_a, rows_cluster, plans):
+    billable(tenant_a)
+    ordered_server(tenant_a, rows_cluster, plans["vm-m"], "web", built=at(2026, 3, 1))
+    invoice = billing.invoice_issue(invoice=billing.invoice_draft(tenant=tenant_a, year=2026, month=4))
+    billing.dunning_run(today=invoice.due_date + datetime.timedelta(days=7))
+    billing.dunning_run(today=invoice.due_date + datetime.timedelta(days=8))  # nothing new is due
+    assert kinds() == ["invoice_issued", "payment_reminder"]
+    deliver()
+    subjects = [m.subject for m in mails("alice@example.com")]
+    assert subjects == [f"[JIKU Cloud] Invoice {invoice.number}", f"[JIKU Cloud] Payment reminder 1 for invoice {invoice.number}"]
+    assert f"{invoice.gross:.2f} EUR" in mails("alice@example.com")[0].body
+    assert mails("bob@example.com") == []  # members do not see billing
+
+
+def test_staff_hear_of_a_server_stopping_unexpectedly_drift_and_a_node_going_offline(tenant_a, ct, inline_cluster,
+                                                                                     pve, otto):
+    Node.objects.filter(cluster=inline_cluster).exclude(name="pve").update(maintenance=True)
+    server = built(tenant_a, ct)
+    Event.objects.all().delete()
+    api = prox(pve)
+    api.nodes(server.node.name).lxc(server.vmid).status.stop.post()  # behind the portal's back
+    api.nodes("pve3").lxc.post(vmid=4000, ostemplate=DEBIAN_CT, hostname="rogue")
+    pve.wait_idle()
+    reconcile_cluster(inline_cluster)
+    reconcile_cluster(inline_cluster)  # nothing new: told once
+    assert sorted(kinds()) == ["staff_drift_found", "staff_server_stopped"]
+    pve.fail_node("pve3")
+    reconcile_cluster(inline_cluster)
+    reconcile_cluster(inline_cluster)
+    assert kinds().count("staff_node_offline") == 1
+    deliver()
+    subjects = [m.subject for m in mails("otto@jiku.example")]
+    assert "[JIKU Cloud] Server files of Alpha GmbH stopped unexpectedly" in subjects
+    assert "[JIKU Cloud] Drift in Test: 1 guest" in subjects
+    assert "[JIKU Cloud] Node pve3 (Test) is offline" in subjects
+    assert mails("alice@example.com") == []  # staff news, not the customer's

@@ -23,7 +23,9 @@ SAMPLE = {
     "reason": "The build failed and everything reserved for it was released. JIKU's staff see the cause.",
     "from_node": "pve2", "to_node": "pve3", "subject": "Restore", "answer": "Done.", "state_label": "Done",
     "member": "eve@example.com", "role": "Member", "duty": "Backups", "by": "bob@example.com", "message": "Please.",
-    "operation": "Create", "error": "storage 'local-lvm' is full",
+    "operation": "Create", "error": "storage 'local-lvm' is full", "number": "RE-2026-00001", "gross": "119.00",
+    "due_date": "2026-12-17", "level": 1, "pay_by": "2026-12-31", "owed": "119.00", "node": "pve2", "cluster": "Test",
+    "count": 2, "vmids": [4242, 4243], "credit_note": False,
 }
 
 
