@@ -29,7 +29,7 @@ class DeliveryInline(ReadOnly, admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ["created_at", "kind", "tenant", "fanned_out_at"]
+    list_display = ["created_at", "kind_label", "tenant", "fanned_out_at"]
     list_filter = ["kind", "created_at"]
     search_fields = ["tenant__name", "public_id"]
     readonly_fields = ["public_id", "tenant", "kind", "subject_type", "subject_id", "payload", "created_at", "fanned_out_at"]

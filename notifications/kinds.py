@@ -56,7 +56,6 @@ KINDS = {
         Kind("staff_drift_found", _("Drift found"), audience=STAFF, permission="provisioning.change_drift"),
     ]
 }
-CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
 
 
 def kind_for(key):

@@ -7,7 +7,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .kinds import CHOICES
+from .kinds import KINDS
+
+
+class TenantScoped(models.QuerySet):
+    def for_tenant(self, tenant):
+        """The one way customer-facing code reaches a tenant's rows (as tenants.models has it)."""
+        return self.filter(tenant=tenant)
 
 
 class Event(models.Model):
@@ -22,7 +28,8 @@ class Event(models.Model):
     tenant = models.ForeignKey(
         "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="notification_events"
     )
-    kind = models.CharField(_("kind"), max_length=40, choices=CHOICES)
+    # A key of kinds.KINDS; no choices in the database, so a new kind needs no migration.
+    kind = models.CharField(_("kind"), max_length=40)
     subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
     subject_id = models.CharField(max_length=64, blank=True)
     subject = GenericForeignKey("subject_type", "subject_id")
@@ -31,6 +38,8 @@ class Event(models.Model):
     # Set once its deliveries exist; the sweep fans out events whose task was lost.
     fanned_out_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TenantScoped.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification event")
@@ -38,7 +47,12 @@ class Event(models.Model):
         indexes = [models.Index(fields=["fanned_out_at", "created_at"])]
 
     def __str__(self):
-        return f"{self.get_kind_display()} ({self.tenant or _('platform')})"
+        return f"{self.kind_label} ({self.tenant or _('platform')})"
+
+    @property
+    def kind_label(self):
+        kind = KINDS.get(self.kind)
+        return kind.label if kind else self.kind
 
 
 class Webhook(models.Model):
@@ -53,6 +67,8 @@ class Webhook(models.Model):
     # Set when a delivery gave up, cleared by the next one that arrives.
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = TenantScoped.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -122,7 +138,7 @@ class Preference(models.Model):
     """A user's choice for one kind; without a row the role's default applies (kinds.py)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
-    kind = models.CharField(_("kind"), max_length=40, choices=CHOICES)
+    kind = models.CharField(_("kind"), max_length=40)
     email = models.BooleanField(_("by e-mail"), default=True)
 
     class Meta:

@@ -50,7 +50,7 @@ def _tenant_managers(view):
 
 
 def _webhook(request, public_id):
-    return get_object_or_404(Webhook, tenant=request.tenant, public_id=public_id)
+    return get_object_or_404(Webhook.objects.for_tenant(request.tenant), public_id=public_id)
 
 
 @_tenant_managers
@@ -64,7 +64,7 @@ def webhooks(request):
         else:
             messages.success(request, _("The webhook is registered. Check signatures with its secret."))
             return redirect("notifications:webhooks")
-    hooks = Webhook.objects.filter(tenant=request.tenant)
+    hooks = Webhook.objects.for_tenant(request.tenant)
     log = Delivery.objects.filter(webhook__tenant=request.tenant).select_related("event", "webhook")[:50]
     return render(request, "notifications/webhooks.html", {"form": form, "hooks": hooks, "log": log})
 

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('server_built', 'Server built'), ('server_build_failed', 'Server build failed'), ('restore_done', 'Restore finished'), ('restore_failed', 'Restore failed'), ('backup_failed', 'Scheduled backup failed'), ('server_unavailable', 'Server unavailable after a node failure'), ('server_available', 'Server available again'), ('server_ha_moved', 'Server moved by high availability'), ('request_answered', 'Service request answered'), ('member_joined', 'New member in the team'), ('staff_request_new', 'New service request'), ('staff_operation_failed', 'Operation failed')], max_length=40, verbose_name='kind')),
+                ('kind', models.CharField(max_length=40, verbose_name='kind')),
                 ('subject_id', models.CharField(blank=True, max_length=64)),
                 ('payload', models.JSONField(blank=True, default=dict)),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='when')),
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             name='Preference',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('server_built', 'Server built'), ('server_build_failed', 'Server build failed'), ('restore_done', 'Restore finished'), ('restore_failed', 'Restore failed'), ('backup_failed', 'Scheduled backup failed'), ('server_unavailable', 'Server unavailable after a node failure'), ('server_available', 'Server available again'), ('server_ha_moved', 'Server moved by high availability'), ('request_answered', 'Service request answered'), ('member_joined', 'New member in the team'), ('staff_request_new', 'New service request'), ('staff_operation_failed', 'Operation failed')], max_length=40, verbose_name='kind')),
+                ('kind', models.CharField(max_length=40, verbose_name='kind')),
                 ('email', models.BooleanField(default=True, verbose_name='by e-mail')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notification_preferences', to=settings.AUTH_USER_MODEL)),
             ],

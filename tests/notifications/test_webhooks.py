@@ -9,9 +9,11 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from notifications import actions, webhooks
 from notifications.models import Delivery, Webhook
+from tenants.actions import api_token_create
 from tests.conftest import client_for
 
 from .conftest import deliver
@@ -138,3 +140,37 @@ def test_the_page_registers_a_webhook_and_shows_its_secret(tenant_a, alice, rece
     assert response.status_code == 302
     hook = Webhook.objects.get()
     assert hook.secret in client_for(alice).get(reverse("notifications:webhooks")).content.decode()
+
+
+def api(user, tenant, role=None):
+    _token, text = api_token_create(tenant=tenant, user=user, name="hooks", role=role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {text}")
+    return client
+
+
+def test_the_api_registers_tests_lists_and_removes_webhooks(tenant_a, tenant_b, alice, charlie, receiver):
+    client = api(alice, tenant_a)
+    created = client.post("/api/v1/webhooks/", {"url": receiver.url}, format="json")
+    assert created.status_code == 201 and created.json()["secret"]
+    hook_id = created.json()["id"]
+    assert [h["id"] for h in client.get("/api/v1/webhooks/").json()["results"]] == [hook_id]
+    assert client.post(f"/api/v1/webhooks/{hook_id}/test/").status_code == 202
+    deliver()
+    log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries/").json()["results"]
+    assert [(d["type"], d["state"]) for d in log] == [("webhook_test", "sent")]
+    assert api(charlie, tenant_b).get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
+    assert client.delete(f"/api/v1/webhooks/{hook_id}/").status_code == 204
+    assert not Webhook.objects.exists()
+
+
+def test_the_api_keeps_members_and_a_lower_token_out(tenant_a, alice, bob, receiver):
+    assert api(bob, tenant_a).get("/api/v1/webhooks/").status_code == 403
+    response = api(alice, tenant_a, role="member").post("/api/v1/webhooks/", {"url": receiver.url}, format="json")
+    assert response.status_code == 403 and not Webhook.objects.exists()
+
+
+def test_the_api_refuses_private_addresses_in_production(tenant_a, alice, settings):
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = False
+    response = api(alice, tenant_a).post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/"}, format="json")
+    assert response.status_code == 400 and "url" in response.json()["errors"]
