@@ -629,7 +629,7 @@ class WebhookViewSet(ApiViewSet):
 
     @extend_schema(summary="Send a test event to this webhook", request=None, parameters=[IDEMPOTENCY_KEY],
                    responses={202: OpenApiResponse(description="The test event is on its way; see its deliveries."),
-                              **error_responses(404, 409, 422)})
+                              **error_responses(400, 404, 409, 422)})
     @action(detail=True, methods=["post"])
     @idempotent
     def test(self, request, id=None):
