@@ -41,6 +41,7 @@ KINDS = {
         Kind("server_unavailable", _("Server unavailable after a node failure")),
         Kind("server_available", _("Server available again")),
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),
+        Kind("maintenance_planned", _("Planned maintenance")),
         Kind("request_answered", _("Service request answered")),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
         Kind("invoice_issued", _("Invoice issued"), roles=MANAGERS),

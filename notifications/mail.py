@@ -1,11 +1,14 @@
 """One event as one e-mail: subject and plain text from .txt templates (never HTML-escaped), the
 same text as HTML around it, all in the recipient's language."""
 
+import datetime
+import zoneinfo
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 
@@ -20,12 +23,25 @@ def _reason(payload):
         return text
 
 
+def _times(payload):
+    """Times travel as ISO text ("..._at"); templates format them in the reader's language."""
+    out = {}
+    for key, value in payload.items():
+        if key.endswith("_at") and isinstance(value, str):
+            try:
+                out[key] = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                continue
+    return out
+
+
 def context_for(event, user=None):
     payload = event.payload or {}
     path = payload.get("path", "")
     return {
         "event": event,
         "payload": payload,
+        "times": _times(payload),
         "tenant_name": event.tenant.name if event.tenant else "",
         "reason": _reason(payload),
         "url": settings.SITE_URL.rstrip("/") + path if path else "",
@@ -36,8 +52,9 @@ def context_for(event, user=None):
 
 
 def render(event, *, language, user=None):
-    """(subject, text, html) of the event's mail in `language`."""
-    with translation.override(language):
+    """(subject, text, html) of the event's mail in `language`, times in the tenant's time zone."""
+    zone = event.tenant.time_zone if event.tenant else settings.TIME_ZONE
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
         context = context_for(event, user)
         subject = render_to_string(f"notifications/email/{event.kind}_subject.txt", context)
         subject = " ".join(f"[{settings.PORTAL_NAME}] {subject}".split())

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from notifications.actions import event_record
@@ -25,7 +26,14 @@ from services.models import Order
 from tenants.access import add_errors, attempt, staff_required
 from tenants.models import ServiceRequest
 
-from .forms import AdoptForm, ApplianceForm, OciForm, OwnTemplateForm, RequestAnswerForm
+from .forms import (
+    AdoptForm,
+    ApplianceForm,
+    MaintenanceAnnounceForm,
+    OciForm,
+    OwnTemplateForm,
+    RequestAnswerForm,
+)
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
 
@@ -113,7 +121,7 @@ def node_detail(request, pk):
     # Orders sold with this node (a customer's VDS) wait for it; staff see what is waiting and why.
     orders = Order.objects.filter(node=node).exclude(state=Order.State.PLACED).select_related("tenant", "plan", "image")
     return render(request, "staff/node.html", {
-        "node": node, "servers": servers, "orders": orders, "cluster_nodes": node.cluster.nodes.exclude(pk=node.pk),
+        "node": node, "servers": servers, "announce_form": MaintenanceAnnounceForm(), "orders": orders, "cluster_nodes": node.cluster.nodes.exclude(pk=node.pk),
         # A new node's local storage is empty: the catalogue's container templates must be fetched there.
         "templates": sorted({i.volid.split("/", 1)[1] for i in Image.objects.filter(
             cluster=node.cluster, kind=Image.Kind.LXC, source=Image.Source.OS, active=True).exclude(volid="")}),
@@ -152,6 +160,25 @@ def node_maintenance(request, pk):
     actions.node_set_maintenance(node=node, maintenance=on, user=request.user, request=request)
     messages.success(request, _("%(node)s is in maintenance now.") % {"node": node.name} if on else _("%(node)s is back in service.") % {"node": node.name})
     return redirect("staff:node", pk=node.pk)
+
+
+@require_POST
+@staff_required("provisioning.change_node")
+def node_announce(request, pk):
+    """Planned maintenance: the tenants with servers on the node are told in advance."""
+    node = get_object_or_404(Node, pk=pk)
+    form = MaintenanceAnnounceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        return redirect("staff:node", pk=pk)
+    try:
+        told = actions.node_maintenance_announce(node=node, user=request.user, request=request, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("staff:node", pk=pk)
+    messages.success(request, ngettext("%(n)d tenant is told about the maintenance.",
+                                       "%(n)d tenants are told about the maintenance.", told) % {"n": told})
+    return redirect("staff:node", pk=pk)
 
 
 @require_POST

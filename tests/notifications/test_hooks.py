@@ -224,3 +224,27 @@ def test_staff_hear_of_a_server_stopping_unexpectedly_drift_and_a_node_going_off
     assert "[JIKU Cloud] Drift in Test: 1 guest" in subjects
     assert "[JIKU Cloud] Node pve3 (Test) is offline" in subjects
     assert mails("alice@example.com") == []  # staff news, not the customer's
+
+
+def test_staff_announce_maintenance_to_the_tenants_with_servers_on_the_node(tenant_a, tenant_b, rows_cluster, dora):
+    node = rows_cluster.nodes.get()
+    for tenant, name in ((tenant_a, "web"), (tenant_a, "db")):
+        Server.objects.create(tenant=tenant, cluster=rows_cluster, node=node, kind="qemu", hostname=name, cores=1,
+                              memory_mb=1024, disk_gb=10, status="running")
+    response = client_for(dora).post(reverse("staff:node_announce", args=[node.pk]), {
+        "starts_at": "2030-01-05T22:00", "ends_at": "2030-01-06T02:00", "note": "New disks & firmware."})
+    assert response.status_code == 302
+    assert kinds() == ["maintenance_planned"]  # Bravo has nothing on the node
+    assert Event.objects.get().payload["servers"] == ["db", "web"]
+    deliver()
+    message = mails("alice@example.com")[0]
+    assert message.subject == "[JIKU Cloud] Planned maintenance from 01/05/2030 10 p.m."
+    assert "- db\n- web" in message.body and "New disks & firmware." in message.body
+    assert mails("charlie@example.com") == []
+
+
+def test_maintenance_in_the_past_is_not_announced(tenant_a, rows_cluster, dora):
+    node = rows_cluster.nodes.get()
+    client_for(dora).post(reverse("staff:node_announce", args=[node.pk]),
+                          {"starts_at": "2020-01-05T22:00", "ends_at": "2020-01-06T02:00"})
+    assert kinds() == []
