@@ -312,6 +312,10 @@ def main():
     from bench_billing import bench_billing  # bench/bench_billing.py
 
     out.append({"name": "billing_run", "parameters": {"servers_per_tenant": 20, "month": "2026-04"}, "figures": bench_billing()})
+    from bench_notifications import bench_notifications  # bench/bench_notifications.py
+
+    out.append({"name": "notifications", "parameters": {"worker": "threads pool, 16, in the bench's process"},
+                "figures": bench_notifications()})
     from bench_console import IDLE_TERMINALS, bench_console  # bench/bench_console.py
 
     out.append({"name": "console", "parameters": {"idle_terminals": IDLE_TERMINALS, "asgi_workers": 1}, "figures": bench_console()})

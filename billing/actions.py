@@ -11,9 +11,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from notifications.actions import event_record
 from provisioning import actions as provisioning
 from services.pricing import cents
 from tenants.audit import audit_record
@@ -171,6 +173,10 @@ def _issue(invoice, user, request):
     invoice.save()
     audit_record(action=f"{invoice.kind}.issued", tenant=tenant, request=request, actor=user, obj=invoice,
                  details={"number": invoice.number, "gross": str(invoice.gross)})
+    event_record(tenant=tenant, kind="invoice_issued", subject_object=invoice, payload={
+        "number": invoice.number, "gross": str(invoice.gross), "due_date": invoice.due_date.isoformat(),
+        "credit_note": invoice.kind != Invoice.Kind.INVOICE, "path": reverse("billing:billing"),
+    })
     from .tasks import render_documents
 
     transaction.on_commit(lambda: render_documents.delay(invoice.pk))
@@ -323,6 +329,10 @@ def dunning_run(*, today=None):
                 audit_record(action="invoice.reminder", tenant=invoice.tenant, obj=invoice,
                              details={"number": invoice.number, "level": level, "pay_by": pay_by.isoformat(),
                                       "owed": str(outstanding(invoice))})
+                event_record(tenant=invoice.tenant, kind="payment_reminder", subject_object=invoice, payload={
+                    "number": invoice.number, "level": level, "pay_by": pay_by.isoformat(),
+                    "owed": str(outstanding(invoice)), "path": reverse("billing:billing"),
+                })
                 invoice.dunning_level = level
                 invoice.save(update_fields=["dunning_level"])
                 sent += 1

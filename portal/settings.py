@@ -73,6 +73,8 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# The name mails and pages call the portal by (never the request's host name).
+PORTAL_NAME = os.environ.get("PORTAL_NAME", "JIKU Cloud")
 
 INSTALLED_APPS = [
     # django.contrib.admin whose login page is allauth's (rate limits, two-factor): portal/admin_site.py
@@ -93,6 +95,7 @@ INSTALLED_APPS = [
     "provisioning",
     "services",
     "billing",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -178,7 +181,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key", "signup": "20/h/ip"}
 ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "JIKU Cloud"
+MFA_TOTP_ISSUER = PORTAL_NAME
+# allauth's own mails carry the portal's name, not the request's host (tenants/adapters.py).
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PORTAL_NAME}] "
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -201,12 +206,19 @@ STORAGES = {
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # the demo's file backend
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = read_secret("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "JIKU Cloud <noreply@localhost>")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{PORTAL_NAME} <noreply@localhost>")
+# Notifications (notifications/): a failed delivery waits this long, doubled per attempt (capped
+# at an hour), and is marked failed for staff after NOTIFICATIONS_MAX_ATTEMPTS (about a day).
+NOTIFICATIONS_RETRY_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_SECONDS", "30"))
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "30"))
+# Tenants' webhooks go to public addresses only; development and the demo may post to loopback.
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", DEBUG)
 
 # Celery: the broker only carries wake-up calls; Operation rows are the source of truth.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")

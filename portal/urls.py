@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("portal.consoles.urls")),
     path("", include("services.urls")),
     path("", include("billing.urls")),
+    path("", include("notifications.urls")),
     path("staff/", include("portal.staff.urls")),
     path("admin/", admin.site.urls),
 ]

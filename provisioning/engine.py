@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from . import notices
 from .models import Node, Operation, Server
 from .operations import Context, Yield, recipe_for
 from .proxmox import ProxmoxError
@@ -259,7 +260,10 @@ def _finish(op):
     op.finished_at = timezone.now()
     op.lease_until = None
     op.step_name = ""
-    op.save(update_fields=["state", "finished_at", "lease_until", "step_name", "updated_at"])
+    # One transaction: the outcome and the event telling people about it (provisioning/notices.py).
+    with transaction.atomic():
+        op.save(update_fields=["state", "finished_at", "lease_until", "step_name", "updated_at"])
+        notices.operation_ended(op)
 
 
 def _fail(op, recipe, message):
@@ -274,6 +278,7 @@ def _fail(op, recipe, message):
         op.save(update_fields=["state", "error", "finished_at", "lease_until", "params", "updated_at"])
         _release_slot(op)
         compensate(op, recipe)
+        notices.operation_ended(op)
 
 
 def compensate(op, recipe=None):

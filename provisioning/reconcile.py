@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from tenants.audit import audit_record
 from tenants.models import Duty
 
-from . import bulk, engine, live
+from . import bulk, engine, live, notices
 from .models import Cluster, Drift, Image, Node, Operation, Server
 from .proxmox import PVE, ProxmoxError
 
@@ -44,6 +44,7 @@ RESTARTING = gettext_noop("Stopped unexpectedly; it is being started again.")
 RESTARTS_EXHAUSTED = gettext_noop(
     "Stopped unexpectedly again; automatic restarts gave up after %(n)s tries within an hour. JIKU staff see it."
 )
+UNEXPECTED = {STOPPED_UNEXPECTEDLY, RESTARTING, RESTARTS_EXHAUSTED}
 
 
 def reconcile_all():
@@ -74,7 +75,7 @@ def reconcile_cluster(cluster):
 def _sync_nodes(cluster, resources, now):
     nodes = {n.name: n for n in cluster.nodes.all()}
     storage = {r["node"]: r for r in resources if r.get("type") == "storage" and r.get("storage") == cluster.storage}
-    changed = []
+    changed, went_away = [], []
     for entry in resources:
         if entry.get("type") != "node":
             continue
@@ -83,7 +84,10 @@ def _sync_nodes(cluster, resources, now):
             node = Node.objects.create(cluster=cluster, name=entry["node"])
             nodes[node.name] = node
         status = entry.get("status", "unknown")
+        was_online = node.status == Node.Status.ONLINE
         node.status = status if status in (Node.Status.ONLINE, Node.Status.OFFLINE) else Node.Status.UNKNOWN
+        if was_online and node.status != Node.Status.ONLINE:
+            went_away.append(node)
         if node.status == Node.Status.ONLINE:
             node.max_cores = int(entry.get("maxcpu") or node.max_cores)
             node.max_memory_mb = int((entry.get("maxmem") or 0) / MIB) or node.max_memory_mb
@@ -105,6 +109,8 @@ def _sync_nodes(cluster, resources, now):
         changed,
         ["status", "max_cores", "max_memory_mb", "cpu_usage", "memory_used_mb", "max_disk_gb", "disk_used_gb", "last_seen_at"],
     )
+    if went_away:
+        notices.nodes_offline(cluster, went_away)
     return nodes
 
 
@@ -131,7 +137,9 @@ def _sync_servers(cluster, resources, nodes, now):
     for server in servers:
         _sync_server(server, guests.get(server.vmid), nodes, busy, booting, missing, unexpected, figures)
     restarted = _restart_where_jiku_or_customer_wants(unexpected, now)
-    bulk.update_rows(Server, [s for s in servers if _state(s) != before[s.pk]], SERVER_FIELDS)
+    changed = [s for s in servers if _state(s) != before[s.pk]]
+    bulk.update_rows(Server, changed, SERVER_FIELDS)
+    _tell(changed, before, nodes)
     live.store(cluster.pk, figures, now)
 
     # Templates and the images' source guests are never drift, not even when an outage hides their
@@ -231,6 +239,25 @@ def _restart_where_jiku_or_customer_wants(servers, now):
     return started
 
 
+def _tell(changed, before, nodes):
+    """Node failures, recoveries and HA moves reach the tenants, unexpected stops reach staff
+    (provisioning/notices.py), in reconcile's transaction; only servers whose node or status
+    changed are loaded."""
+    notable = [s for s in changed if before[s.pk][:2] != (s.node_id, s.status)]
+    if not notable:
+        return
+    names = {node.pk: node.name for node in nodes.values()}
+    full = Server.objects.select_related("tenant").in_bulk([s.pk for s in notable])
+    notices.servers_changed([
+        (full[s.pk], (names.get(before[s.pk][0]), *before[s.pk][1:4]),
+         (names.get(s.node_id), s.status, s.status_reason, s.status_reason_params))
+        for s in notable
+    ])
+    stopped = [full[s.pk] for s in notable if s.status == Server.Status.STOPPED and s.status_reason in UNEXPECTED]
+    if stopped:
+        notices.servers_stopped_unexpectedly(stopped)
+
+
 def _follow_node(server, guest, nodes):
     node = nodes.get(guest.get("node"))
     if node is not None and server.node_id != node.pk:
@@ -262,6 +289,8 @@ def _record_drift(cluster, missing, unknown, still_there):
                 )
             )
     Drift.objects.bulk_create(new)
+    if new:
+        notices.drift_found(cluster, new)
     # An unknown guest hidden by an outage is still there; only one Proxmox no longer lists is gone.
     seen |= {(Drift.Kind.UNKNOWN, vmid) for vmid in still_there}
     gone = [d.pk for key, d in open_drift.items() if key not in seen]

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 PVE_PORT="${PVE_PORT:-8006}"
 export VAR_DIR="${VAR_DIR:-$PWD/var}"
+# Every mail the demo sends (sign-up, invitations, notifications) is a file a newcomer can read.
+export EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend" EMAIL_FILE_PATH="$VAR_DIR/mail"
 # The demo's secrets (database, secret_key, the simulator's key and token) are for this user only.
 umask 077
 mkdir -p "$VAR_DIR/pvesim"
@@ -76,6 +78,7 @@ cat <<EOT
 
   Web server: uvicorn (ASGI) for pages and console websockets; Channels' in-memory layer (no Redis).
   Proxmox simulator: https://127.0.0.1:$PVE_PORT/api2/json (token $TOKEN)
+  Mails (sign-up, invitations, notifications): one file each in $VAR_DIR/mail/
   Logs: $VAR_DIR/{web,worker,pvesim}.log          Press Ctrl-C to stop everything.
 
 EOT

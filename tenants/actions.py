@@ -16,6 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from notifications.actions import event_record
 
 from .audit import audit_record
 from .models import Invitation, Membership, Responsibility, Role, SSHKey, Tenant
@@ -218,6 +221,12 @@ def invitation_accept(*, invitation, user, request):
             action="invitation.accepted", tenant=invitation.tenant, request=request, actor=user, obj=membership,
             details={"email": invitation.email, "role": membership.role, "new_member": created},
         )
+        if created:
+            # A security mail: owners always hear who gained access (notifications/kinds.py).
+            with override(None):
+                role = str(Role(membership.role).label)
+            event_record(tenant=invitation.tenant, kind="member_joined", subject_object=membership,
+                         payload={"member": user.email, "role": role, "path": reverse("tenants:team")})
     return membership
 
 

@@ -1,4 +1,8 @@
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.urls import reverse
 
 # Where an invitation link opened while signed out waits for the sign-in or sign-up to finish.
@@ -12,6 +16,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_signup_redirect_url(self, request):
         return _pending_invitation_url(request) or super().get_signup_redirect_url(request)
+
+    def send_mail(self, template_prefix, email, context):
+        # allauth's templates greet from "current_site"; without django.contrib.sites that is the
+        # request's host ("127.0.0.1:8101"). The portal's configured name and address instead.
+        site = SimpleNamespace(name=settings.PORTAL_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+        super().send_mail(template_prefix, email, {**context, "current_site": site})
 
 
 def _pending_invitation_url(request):

@@ -4,9 +4,13 @@ import re
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, override
+
+from notifications.actions import event_record
 
 from .access import tenant_required
 from .audit import audit_record
@@ -61,9 +65,16 @@ def request_create(request):
             req = form.save(commit=False)
             req.tenant = request.tenant
             req.created_by = request.user
-            req.save()
-            audit_record(action="request.create", tenant=request.tenant, request=request, obj=req,
-                         details={"duty": req.duty, "server": req.server_name})
+            with transaction.atomic():
+                req.save()
+                audit_record(action="request.create", tenant=request.tenant, request=request, obj=req,
+                             details={"duty": req.duty, "server": req.server_name})
+                with override(None):
+                    duty = str(Duty(req.duty).label)
+                event_record(tenant=request.tenant, kind="staff_request_new", subject_object=req, payload={
+                    "subject": req.subject, "message": req.message, "duty": duty, "server": req.server_name,
+                    "by": request.user.email, "path": reverse("staff:requests"),
+                })
             messages.success(request, _("Your request was sent to JIKU. You see the answer here."))
             return redirect("tenants:request_list")
     else:

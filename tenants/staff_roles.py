@@ -14,7 +14,7 @@ BILLING = "Billing"  # JIKU's accounts: invoices, payments, dunning, rates, DATE
 # Each right is given on purpose (tests/staff/test_role_matrix.py walks the admin and staff URLs):
 # - Admin: everything.
 # - Operator: runs the platform (maintenance, drain, reconcile, test connection, retry/cancel,
-#   drift, marketplace imports and approvals, service requests), reads the rest. No change_cluster
+#   drift, marketplace imports and approvals, service requests, failed notification deliveries), reads the rest. No change_cluster
 #   (the API address, token, CA and TLS verification), no deletes, no billing data, no suspension.
 # - Sales: offers and the sales pages; nothing of operations.
 # - Billing: invoices, payments, reminders, rates and the DATEV export; the tenants' billing data.
@@ -26,6 +26,7 @@ ROLES = {
         ("provisioning", "*", "*"),
         ("services", "*", "*"),
         ("django_celery_beat", "*", "*"),
+        ("notifications", "*", ["view", "change"]),
         ("auth", "user", ["view", "add", "change"]),
         ("auth", "group", ["view"]),
     ],
@@ -42,6 +43,9 @@ ROLES = {
         ("tenants", "auditevent", ["view"]),
         ("tenants", "servicerequest", ["view", "change"]),
         ("django_celery_beat", "*", ["view"]),
+        # sees what was sent and sends failed deliveries again (notifications/admin.py)
+        ("notifications", "*", ["view"]),
+        ("notifications", "delivery", ["change"]),
     ],
     # Offers only: they write offers and read what an offer is built from; contracts and orders
     # follow from an accepted offer through services' actions, not from the admin.

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from notifications.models import Delivery, Webhook
 from provisioning import live
 from provisioning.models import Image, Operation, Server
 from provisioning.operations import step_label
@@ -237,3 +238,28 @@ class MeSerializer(serializers.Serializer):
     tenant = TenantBriefSerializer()
     role = serializers.CharField(help_text="The role this request acts with: the lower of token and member role.")
     token = TokenBriefSerializer(allow_null=True)
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+class WebhookSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    secret = serializers.CharField(read_only=True, help_text="Check the X-Portal-Signature header with it.")
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "secret", "active", "failing_since", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500, help_text="http(s) to a public address; every event is POSTed there.")
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event = serializers.UUIDField(source="event.public_id", read_only=True)
+    type = serializers.CharField(source="event.kind", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = ["event", "type", "state", "attempts", "last_error", "created_at", "sent_at"]
+        read_only_fields = fields

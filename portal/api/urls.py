@@ -31,6 +31,7 @@ router.register("plans", views.PlanViewSet, basename="plan")
 router.register("images", views.ImageViewSet, basename="image")
 router.register("ssh-keys", views.SSHKeyViewSet, basename="ssh-key")
 router.register("members", views.MemberViewSet, basename="member")
+router.register("webhooks", views.WebhookViewSet, basename="webhook")
 for prefix, viewset, basename in SAFETY_ROUTES:
     router.register(prefix, viewset, basename=basename)
 

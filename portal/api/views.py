@@ -20,6 +20,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications import actions as notifications
+from notifications.models import Delivery, Webhook
 from provisioning import actions as provisioning
 from provisioning import live
 from provisioning.models import Image, Operation, Server
@@ -582,6 +584,65 @@ class MemberViewSet(ApiViewSet):
 
     def retrieve(self, request, id=None):
         return Response(s.MemberSerializer(self.get_object()).data)
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+MANAGE = "manage_team"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the tenant's webhooks",
+                       responses={200: s.WebhookSerializer(many=True), **error_responses(404)}),
+    retrieve=extend_schema(summary="Show a webhook", responses={200: s.WebhookSerializer, **error_responses(404)}),
+)
+class WebhookViewSet(ApiViewSet):
+    """Receivers of the tenant's events (owners and admins): JSON POSTs signed with HMAC-SHA256 in
+    `X-Portal-Signature: t=<unix time>,v1=<hex HMAC of "<t>.<body>">`, retried with backoff."""
+
+    queryset = Webhook.objects.none()
+    serializer_class = s.WebhookSerializer
+    required_permissions = {action: MANAGE for action in ("list", "retrieve", "create", "destroy", "test", "deliveries")}
+
+    def tenant_queryset(self):
+        return Webhook.objects.for_tenant(self.request.tenant).order_by("created_at", "id")
+
+    def list(self, request):
+        return self.paged(self.get_queryset(), s.WebhookSerializer)
+
+    def retrieve(self, request, id=None):
+        return Response(s.WebhookSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Register a webhook", request=s.WebhookCreateSerializer, parameters=[IDEMPOTENCY_KEY],
+                   responses={201: s.WebhookSerializer, **error_responses(400, 409, 422)})
+    @idempotent
+    def create(self, request):
+        serializer = s.WebhookCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hook = call(notifications.webhook_create, tenant=request.tenant, by=request.user, **serializer.validated_data)
+        return Response(s.WebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Remove a webhook", responses={204: OpenApiResponse(description="Removed."),
+                                                           **error_responses(404)})
+    def destroy(self, request, id=None):
+        call(notifications.webhook_delete, webhook=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Send a test event to this webhook", request=None, parameters=[IDEMPOTENCY_KEY],
+                   responses={202: OpenApiResponse(description="The test event is on its way; see its deliveries."),
+                              **error_responses(400, 404, 409, 422)})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def test(self, request, id=None):
+        call(notifications.webhook_send_test, webhook=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="The webhook's delivery log, newest first",
+                   responses={200: s.WebhookDeliverySerializer(many=True), **error_responses(404)})
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, id=None):
+        hook = self.get_object()
+        log = Delivery.objects.filter(webhook=hook).select_related("event").order_by("-created_at", "-id")
+        return self.paged(log, s.WebhookDeliverySerializer)
 
 
 # --- quota and identity ----------------------------------------------------------------------

@@ -6,6 +6,13 @@ from provisioning.models import Cluster, Server
 from tenants.models import ServiceRequest, Tenant
 
 
+class MaintenanceAnnounceForm(forms.Form):
+    starts_at = forms.DateTimeField(label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    note = forms.CharField(label=_("Note for the customers"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class AdoptForm(forms.Form):
     tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.all())
     hostname = forms.CharField(label=_("Hostname"), max_length=63)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("nodes/<int:pk>/maintenance/", views.node_maintenance, name="node_maintenance"),
     path("nodes/<int:pk>/drain/", views.node_drain, name="node_drain"),
     path("nodes/<int:pk>/check/", views.node_check, name="node_check"),
+    path("nodes/<int:pk>/announce/", views.node_announce, name="node_announce"),
     path("operations/", views.operations, name="operations"),
     path("operations/<uuid:public_id>/retry/", views.operation_retry, name="operation_retry"),
     path("operations/<uuid:public_id>/cancel/", views.operation_cancel, name="operation_cancel"),

@@ -7,12 +7,16 @@ permission a page needs gets a 403 (tenants/access.py: every door answers alike)
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from notifications.actions import event_record
 from provisioning import actions
 from provisioning.charts import sparkline
 from provisioning.models import Cluster, ConsoleSession, Drift, Image, Node, Operation, Server
@@ -22,7 +26,14 @@ from services.models import Order
 from tenants.access import add_errors, attempt, staff_required
 from tenants.models import ServiceRequest
 
-from .forms import AdoptForm, ApplianceForm, OciForm, OwnTemplateForm, RequestAnswerForm
+from .forms import (
+    AdoptForm,
+    ApplianceForm,
+    MaintenanceAnnounceForm,
+    OciForm,
+    OwnTemplateForm,
+    RequestAnswerForm,
+)
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
 
@@ -110,7 +121,7 @@ def node_detail(request, pk):
     # Orders sold with this node (a customer's VDS) wait for it; staff see what is waiting and why.
     orders = Order.objects.filter(node=node).exclude(state=Order.State.PLACED).select_related("tenant", "plan", "image")
     return render(request, "staff/node.html", {
-        "node": node, "servers": servers, "orders": orders, "cluster_nodes": node.cluster.nodes.exclude(pk=node.pk),
+        "node": node, "servers": servers, "announce_form": MaintenanceAnnounceForm(), "orders": orders, "cluster_nodes": node.cluster.nodes.exclude(pk=node.pk),
         # A new node's local storage is empty: the catalogue's container templates must be fetched there.
         "templates": sorted({i.volid.split("/", 1)[1] for i in Image.objects.filter(
             cluster=node.cluster, kind=Image.Kind.LXC, source=Image.Source.OS, active=True).exclude(volid="")}),
@@ -149,6 +160,25 @@ def node_maintenance(request, pk):
     actions.node_set_maintenance(node=node, maintenance=on, user=request.user, request=request)
     messages.success(request, _("%(node)s is in maintenance now.") % {"node": node.name} if on else _("%(node)s is back in service.") % {"node": node.name})
     return redirect("staff:node", pk=node.pk)
+
+
+@require_POST
+@staff_required("provisioning.change_node")
+def node_announce(request, pk):
+    """Planned maintenance: the tenants with servers on the node are told in advance."""
+    node = get_object_or_404(Node, pk=pk)
+    form = MaintenanceAnnounceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        return redirect("staff:node", pk=pk)
+    try:
+        told = actions.node_maintenance_announce(node=node, user=request.user, request=request, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("staff:node", pk=pk)
+    messages.success(request, ngettext("%(n)d tenant is told about the maintenance.",
+                                       "%(n)d tenants are told about the maintenance.", told) % {"n": told})
+    return redirect("staff:node", pk=pk)
 
 
 @require_POST
@@ -268,13 +298,22 @@ def request_answer(request, public_id):
         audit_record(action="request.assign", tenant=req.tenant, request=request, obj=req, details={"assignee": request.user.email})
         messages.success(request, _("The request is yours."))
         return redirect("staff:requests")
+    before = (req.answer, req.state)
     form = RequestAnswerForm(request.POST, instance=req, prefix=str(req.public_id))
     if form.is_valid():
         req = form.save(commit=False)
         req.done_at = timezone.now() if req.state == ServiceRequest.State.DONE else None
-        req.save()
-        audit_record(action="request.answer", tenant=req.tenant, request=request, obj=req,
-                     details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
+        with transaction.atomic():
+            req.save()
+            audit_record(action="request.answer", tenant=req.tenant, request=request, obj=req,
+                         details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
+            if req.answer.strip() and (req.answer, req.state) != before:
+                with translation.override(None):
+                    state = str(ServiceRequest.State(req.state).label)
+                event_record(tenant=req.tenant, kind="request_answered", subject_object=req, payload={
+                    "subject": req.subject, "answer": req.answer, "state_label": state,
+                    "path": reverse("tenants:request_list"),
+                })
         messages.success(request, _("The request is saved; the customer sees the answer."))
     else:
         messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))

@@ -53,6 +53,7 @@ from .staff import (  # noqa: F401, E402
     drift_ignore,
     drift_mark_deleted,
     node_check_joined,
+    node_maintenance_announce,
     node_register_vds,
     node_set_maintenance,
     operation_cancel,

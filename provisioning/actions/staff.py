@@ -4,14 +4,18 @@ Called from the Django admin and the staff pages (portal/staff); every one write
 with via=admin. They act for JIKU, so a suspended tenant does not block them.
 """
 
+import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from notifications.actions import event_record
 from provisioning import engine
 from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
 from provisioning.node_metrics import refresh_cluster
@@ -251,6 +255,32 @@ def node_set_maintenance(
         audit_record(action="node.maintenance_on" if maintenance else "node.maintenance_off", request=request,
                      actor=user, obj=node, via=ADMIN)
     return node
+
+
+def node_maintenance_announce(
+    *, node: Node, starts_at: datetime.datetime, ends_at: datetime.datetime, note: str = "",
+    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> int:
+    """Tell every tenant with a server on the node about planned maintenance, in advance; returns
+    how many tenants were told. The node itself is put into maintenance when the work starts."""
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The end must come after the start.")})
+    if starts_at <= timezone.now():
+        raise ValidationError({"starts_at": _("Announce maintenance before it starts.")})
+    servers = (Server.objects.filter(node=node).exclude(status__in=[Server.Status.DELETED, Server.Status.FAILED])
+               .select_related("tenant").order_by("tenant_id", "hostname"))
+    by_tenant = {}
+    for server in servers:
+        by_tenant.setdefault(server.tenant, []).append(server.hostname)
+    with transaction.atomic():
+        for tenant, hostnames in by_tenant.items():
+            event_record(tenant=tenant, kind="maintenance_planned", subject_object=node, payload={
+                "node": node.name, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(),
+                "note": note.strip(), "servers": hostnames, "path": reverse("provisioning:server_list")})
+        audit_record(action="node.maintenance_announced", request=request, actor=user, obj=node, via=ADMIN,
+                     details={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(),
+                              "tenants": len(by_tenant)})
+    return len(by_tenant)
 
 
 def node_register_vds(

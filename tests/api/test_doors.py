@@ -102,7 +102,7 @@ NO_DUTY = {"server_create", "server_power", "server_resize", "server_rename", "s
 STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetch_to_new_nodes", "oci_import",
               "template_from_server", "backups_expire", "node_drain", "server_migrate", "operation_retry",
               "cluster_reconcile", "cluster_test_connection", "drift_ignore", "drift_mark_deleted",
-              "node_set_maintenance", "operation_cancel", "server_adopt", "tenant_suspend", "tenant_unsuspend",
+              "node_set_maintenance", "node_maintenance_announce", "operation_cancel", "server_adopt", "tenant_suspend", "tenant_unsuspend",
               "node_register_vds", "node_check_joined", "drain_next", "console_end"}
 # Helpers the package exports that are not actions (checks, queries).
 NOT_ACTIONS = {"check_quota", "quota_usage", "reserve_server", "validate_hostname", "validate_server_password",

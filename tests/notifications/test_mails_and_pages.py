@@ -1,0 +1,102 @@
+"""Every template in both languages, the preferences page, allauth's mails branded, and the
+layer rule: notifications imports no other app of the portal."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+from django.urls import reverse
+
+from notifications import mail as mails
+from notifications.kinds import KINDS
+from notifications.models import Event, MailSettings, Preference
+from tenants import actions as tenant_actions
+from tenants.models import Invitation
+from tests.conftest import client_for, make_tenant
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE = {
+    "server": "web-01", "path": "/servers/x/", "address": "192.0.2.10", "backup": "web-01 2026-12-01 02:00",
+    "reason": "The build failed and everything reserved for it was released. JIKU's staff see the cause.",
+    "from_node": "pve2", "to_node": "pve3", "subject": "Restore", "answer": "Done.", "state_label": "Done",
+    "member": "eve@example.com", "role": "Member", "duty": "Backups", "by": "bob@example.com", "message": "Please.",
+    "operation": "Create", "error": "storage 'local-lvm' is full", "number": "RE-2026-00001", "gross": "119.00",
+    "due_date": "2026-12-17", "level": 1, "pay_by": "2026-12-31", "owed": "119.00", "node": "pve2", "cluster": "Test",
+    "count": 2, "vmids": [4242, 4243], "credit_note": False, "servers": ["db", "web"], "note": "New disks.",
+    "starts_at": "2030-01-05T22:00:00+01:00", "ends_at": "2030-01-06T02:00:00+01:00",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, kind in KINDS.items() if kind.mail))
+def test_every_template_renders_in_both_languages(kind, tenant_a):
+    event = Event(tenant=tenant_a, kind=kind, payload=SAMPLE)
+    rendered = {lang: mails.render(event, language=lang) for lang in ("de", "en")}
+    for subject, text, html in rendered.values():
+        assert subject.startswith("[JIKU Cloud] ") and len(subject) > 20 and "\n" not in subject
+        assert "{" not in subject + text + html and "%(" not in subject + text + html
+        assert "<html" in html and "http://127.0.0.1:8000/notifications/" in text
+    (de_subject, de_text, _), (en_subject, en_text, _) = rendered["de"], rendered["en"]
+    assert de_subject != en_subject and "Hallo," in de_text and "Hello," in en_text
+
+
+def test_the_preferences_page_saves_choices_and_the_mail_language(tenant_a, bob):
+    page = client_for(bob).get(reverse("notifications:preferences"))
+    assert page.status_code == 200 and "Server build failed" in page.content.decode()
+    assert "Operation failed" not in page.content.decode()  # a staff kind
+    client_for(bob).post(reverse("notifications:preferences"), {"language": "de", "server_built": "on"})
+    assert dict(Preference.objects.filter(user=bob).values_list("kind", "email"))["server_built"] is True
+    assert dict(Preference.objects.filter(user=bob).values_list("kind", "email"))["server_build_failed"] is False
+    assert MailSettings.objects.get(user=bob).language == "de"
+
+
+def test_an_owner_sees_security_mails_locked_on(tenant_a, alice):
+    client_for(alice).post(reverse("notifications:preferences"), {"language": "en"})
+    assert not Preference.objects.filter(user=alice, kind="member_joined").exists()
+    page = client_for(alice).get(reverse("notifications:preferences")).content.decode()
+    assert "Owners always receive security e-mails." in page
+
+
+def test_the_preferences_page_needs_a_login(client):
+    assert client.get(reverse("notifications:preferences")).status_code == 302
+
+
+def test_a_new_member_is_a_security_mail_to_the_owner(tenant_a, alice, charlie):
+    invitation = Invitation.objects.create(tenant=tenant_a, email="charlie@example.com", token="t0k3n")
+    assert EmailAddress.objects.filter(user=charlie, verified=True).exists()
+    tenant_actions.invitation_accept(invitation=invitation, user=charlie, request=None)
+    assert list(Event.objects.values_list("kind", flat=True)) == ["member_joined"]
+    assert Event.objects.get().payload["member"] == "charlie@example.com"
+
+
+def test_the_invitation_subject_is_not_escaped(alice, rf):
+    tenant = make_tenant("Neu & Söhne GmbH", "neu", owner=alice)
+    tenant_actions.invitation_create(tenant=tenant, email="eve@example.com", role="member", invited_by=alice,
+                                     request=rf.get("/"))
+    assert mail.outbox[0].subject == "Invitation to Neu & Söhne GmbH on JIKU Cloud"
+
+
+def test_allauths_mails_carry_the_portals_name_not_the_request_host(client, alice):
+    client.post(reverse("account_reset_password"), {"email": "alice@example.com"}, HTTP_HOST="127.0.0.1")
+    message = mail.outbox[0]
+    assert message.subject.startswith("[JIKU Cloud] ")
+    assert "JIKU Cloud" in message.body and "Hello from 127.0.0.1" not in message.body
+
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = {"portal", "billing", "services", "provisioning", "tenants", "pvesim"}
+
+
+def test_notifications_imports_no_other_app():
+    """DESIGN.md 2: it sits at the bottom beside tenants; every app may record an event."""
+    wrong = []
+    for path in (ROOT / "notifications").rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            wrong += [f"{path.relative_to(ROOT)} imports {n}" for n in names if n.split(".")[0] in APPS]
+    assert wrong == []

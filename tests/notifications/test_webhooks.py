@@ -1,0 +1,176 @@
+"""Webhooks: a tenant's events POSTed to its receiver, signed, retried, never to private addresses in production."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from notifications import actions, webhooks
+from notifications.models import Delivery, Webhook
+from tenants.actions import api_token_create
+from tests.conftest import client_for
+
+from .conftest import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A local HTTP receiver: records what arrives and answers with `status`."""
+
+    def __init__(self):
+        self.requests, self.status = [], 204
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True  # tests deliver to a local receiver
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def built(tenant):
+    return actions.event_record(tenant=tenant, kind="server_built", payload={"server": "web-01", "path": "/servers/x/"})
+
+
+def test_a_tenants_events_reach_its_webhook_signed_and_other_tenants_do_not(tenant_a, tenant_b, alice, charlie,
+                                                                           receiver):
+    hook = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    other = Receiver()
+    actions.webhook_create(tenant=tenant_b, by=charlie, url=other.url)
+    built(tenant_a)
+    deliver()
+    deliver()  # the tasks running twice send nothing twice
+    assert len(receiver.requests) == 1 and other.requests == []
+    headers, body = receiver.requests[0]
+    assert webhooks.verify(hook.secret, headers["X-Portal-Signature"], body)
+    assert not webhooks.verify("another-secret", headers["X-Portal-Signature"], body)
+    data = json.loads(body)
+    assert data["type"] == "server_built" and data["tenant"] == "alpha" and data["data"]["server"] == "web-01"
+    assert data["url"] == "http://127.0.0.1:8000/servers/x/"
+    assert Delivery.objects.get(webhook=hook).state == Delivery.State.SENT
+    other.server.shutdown()
+
+
+def test_a_signature_older_than_the_replay_window_is_refused():
+    body = b'{"type": "server_built"}'
+    header = webhooks.sign("s3cret", int(time.time()) - 301, body)
+    assert not webhooks.verify("s3cret", header, body)
+    assert webhooks.verify("s3cret", webhooks.sign("s3cret", int(time.time()), body), body)
+
+
+def test_a_receiver_answering_500_is_retried_and_then_marked_failing(tenant_a, alice, receiver, settings):
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 2
+    receiver.status = 500
+    hook = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    event = built(tenant_a)
+    actions.event_fan_out(event_id=event.pk)
+    delivery = Delivery.objects.get(webhook=hook)
+    assert actions.delivery_send(delivery_id=delivery.pk) is False
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.PENDING and "HTTP 500" in delivery.last_error
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+    actions.delivery_send(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    hook.refresh_from_db()
+    assert delivery.state == Delivery.State.FAILED and hook.failing_since is not None
+    page = client_for(alice).get(reverse("notifications:webhooks")).content.decode()
+    assert "failing since" in page and "HTTP 500" in page
+    receiver.status = 204
+    built(tenant_a)
+    deliver()
+    hook.refresh_from_db()
+    assert hook.failing_since is None  # the next delivery that arrives clears it
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/",
+                                 "http://[::1]/", "http://169.254.169.254/latest/meta-data", "ftp://example.com/"])
+def test_production_refuses_webhooks_to_private_addresses(tenant_a, alice, settings, url):
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(ValidationError):
+        actions.webhook_create(tenant=tenant_a, by=alice, url=url)
+    assert not Webhook.objects.exists()
+
+
+def test_send_test_reaches_only_that_webhook_and_mails_nobody(tenant_a, alice, receiver):
+    first = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url + "/second")
+    client_for(alice).post(reverse("notifications:webhook_test", args=[first.public_id]))
+    deliver()
+    assert [json.loads(body)["type"] for _headers, body in receiver.requests] == ["webhook_test"]
+    assert mail.outbox == []
+
+
+def test_only_owners_and_admins_manage_webhooks_and_other_tenants_get_404(tenant_a, tenant_b, alice, bob, charlie,
+                                                                        receiver):
+    assert client_for(bob).get(reverse("notifications:webhooks")).status_code == 403
+    with pytest.raises(PermissionDenied):
+        actions.webhook_create(tenant=tenant_a, by=bob, url=receiver.url)
+    hook = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    assert client_for(charlie).post(reverse("notifications:webhook_delete", args=[hook.public_id])).status_code == 404
+    assert client_for(alice).post(reverse("notifications:webhook_delete", args=[hook.public_id])).status_code == 302
+    assert not Webhook.objects.exists()
+
+
+def test_the_page_registers_a_webhook_and_shows_its_secret(tenant_a, alice, receiver):
+    response = client_for(alice).post(reverse("notifications:webhooks"), {"url": receiver.url})
+    assert response.status_code == 302
+    hook = Webhook.objects.get()
+    assert hook.secret in client_for(alice).get(reverse("notifications:webhooks")).content.decode()
+
+
+def api(user, tenant, role=None):
+    _token, text = api_token_create(tenant=tenant, user=user, name="hooks", role=role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {text}")
+    return client
+
+
+def test_the_api_registers_tests_lists_and_removes_webhooks(tenant_a, tenant_b, alice, charlie, receiver):
+    client = api(alice, tenant_a)
+    created = client.post("/api/v1/webhooks/", {"url": receiver.url}, format="json")
+    assert created.status_code == 201 and created.json()["secret"]
+    hook_id = created.json()["id"]
+    assert [h["id"] for h in client.get("/api/v1/webhooks/").json()["results"]] == [hook_id]
+    assert client.post(f"/api/v1/webhooks/{hook_id}/test/").status_code == 202
+    deliver()
+    log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries/").json()["results"]
+    assert [(d["type"], d["state"]) for d in log] == [("webhook_test", "sent")]
+    assert api(charlie, tenant_b).get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
+    assert client.delete(f"/api/v1/webhooks/{hook_id}/").status_code == 204
+    assert not Webhook.objects.exists()
+
+
+def test_the_api_keeps_members_and_a_lower_token_out(tenant_a, alice, bob, receiver):
+    assert api(bob, tenant_a).get("/api/v1/webhooks/").status_code == 403
+    response = api(alice, tenant_a, role="member").post("/api/v1/webhooks/", {"url": receiver.url}, format="json")
+    assert response.status_code == 403 and not Webhook.objects.exists()
+
+
+def test_the_api_refuses_private_addresses_in_production(tenant_a, alice, settings):
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = False
+    response = api(alice, tenant_a).post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/"}, format="json")
+    assert response.status_code == 400 and "url" in response.json()["errors"]
