@@ -316,6 +316,9 @@ COMPANY = {
     "bic": os.environ.get("COMPANY_BIC", "BYLADEM1001"),
     "terms_url": os.environ.get("COMPANY_TERMS_URL", "https://www.jiku.example/agb"),
 }
+# Hours JIKU has to answer a service request of a tenant without a contract (self-service).
+SERVICE_REQUEST_RESPONSE_HOURS = {"critical": int(os.environ.get("SERVICE_REQUEST_CRITICAL_HOURS", "8")),
+                                  "normal": int(os.environ.get("SERVICE_REQUEST_NORMAL_HOURS", "48"))}
 # Notice period printed on offers: months before the end of the term.
 OFFER_NOTICE_MONTHS = int(os.environ.get("OFFER_NOTICE_MONTHS", "3"))
 COMPANY["address"] = os.environ.get("COMPANY_ADDRESS", f"{COMPANY['street']}, {COMPANY['postcode']} {COMPANY['city']}")

@@ -183,6 +183,8 @@ def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, vds
             fees=contract_fees(tier=tier, duties=matrix, offer=offer, vds=vds), created_by=user,
         )
         tenant_actions.responsibilities_set(tenant=tenant, duties=matrix, by=user, request=request)
+        tenant_actions.response_times_set(tenant=tenant, critical_hours=tier.response_critical_hours,
+                                          normal_hours=tier.response_normal_hours)
         audit_record(action="contract.started", tenant=tenant, request=request, actor=user, obj=contract,
                      details={"tier": tier.slug, "duties": matrix})
     return contract

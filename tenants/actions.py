@@ -5,6 +5,7 @@ at the field; a role too low raises PermissionDenied (403), whatever the view al
 """
 
 import secrets
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.utils.translation import override
 from notifications.actions import event_record
 
 from .audit import audit_record
-from .models import Invitation, Membership, Responsibility, Role, SSHKey, Tenant
+from .models import Duty, Invitation, Membership, Party, Responsibility, Role, ServiceRequest, SSHKey, Tenant
 from .sshkeys import parse_public_key
 
 
@@ -382,3 +383,90 @@ def api_token_touch(token, *, every_seconds=60):
         return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=since)
     ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
+
+
+# --- service requests ----------------------------------------------------------------------------
+def response_hours(tenant, priority):
+    """The hours JIKU has to answer: the contract's, else the settings' defaults for self-service."""
+    own = tenant.response_critical_hours if priority == ServiceRequest.Priority.CRITICAL else tenant.response_normal_hours
+    return own if own is not None else settings.SERVICE_REQUEST_RESPONSE_HOURS[priority]
+
+
+def response_times_set(*, tenant, critical_hours, normal_hours):
+    """What a contract promises; service requests opened from now on are due by these."""
+    Tenant.objects.filter(pk=tenant.pk).update(response_critical_hours=critical_hours, response_normal_hours=normal_hours)
+
+
+def jiku_duties(tenant):
+    return [r.duty for r in tenant.responsibilities.all() if r.party == Party.JIKU]
+
+
+def service_request_create(*, tenant, user, subject, message="", duty="", priority=ServiceRequest.Priority.NORMAL,
+                           server_public_id=None, server_name="", request=None):
+    """Every tenant can reach JIKU; work on a duty only where the contract gives that duty to JIKU."""
+    _membership_of(tenant, user, "operate")
+    priority = priority or ServiceRequest.Priority.NORMAL
+    errors = {}
+    if not subject.strip():
+        errors["subject"] = _("Say in a few words what it is about.")
+    if duty and duty not in jiku_duties(tenant):
+        errors["duty"] = _("Your contract does not give this to JIKU; choose “General question” or ask for a contract "
+                           "change.")
+    if priority not in ServiceRequest.Priority.values:
+        errors["priority"] = _("Choose a priority.")
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        req = ServiceRequest.objects.create(
+            tenant=tenant, created_by=user, subject=subject.strip()[:200], message=message, duty=duty,
+            priority=priority, server_public_id=server_public_id, server_name=server_name,
+            respond_by=now + timedelta(hours=response_hours(tenant, priority)),
+        )
+        audit_record(action="request.create", tenant=tenant, request=request, actor=user, obj=req,
+                     details={"duty": duty, "priority": priority, "server": server_name})
+        with override(None):
+            duty_label = str(Duty(duty).label) if duty else ""
+        event_record(tenant=tenant, kind="staff_request_new", subject_object=req, payload={
+            "subject": req.subject, "message": req.message, "duty": duty_label, "server": req.server_name,
+            "priority": priority, "respond_by": req.respond_by.isoformat(), "by": user.email,
+            "path": reverse("staff:requests"),
+        })
+    return req
+
+
+def service_request_assign(*, service_request, user, request=None):
+    with transaction.atomic():
+        req = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+        req.assignee = user
+        if req.state == ServiceRequest.State.OPEN:
+            req.state = ServiceRequest.State.IN_PROGRESS
+        req.save(update_fields=["assignee", "state", "updated_at"])
+        audit_record(action="request.assign", tenant=req.tenant, request=request, actor=user, obj=req,
+                     details={"assignee": user.email})
+    return req
+
+
+def service_request_answer(*, service_request, user, state, answer, assignee=None, request=None):
+    """Staff answer; the first answer stops the response clock, DONE closes the request."""
+    if state not in ServiceRequest.State.values:
+        raise ValidationError({"state": _("Choose a state.")})
+    with transaction.atomic():
+        req = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+        before = (req.answer, req.state)
+        req.state, req.answer, req.assignee = state, answer, assignee
+        now = timezone.now()
+        req.done_at = now if state == ServiceRequest.State.DONE else None
+        if req.answered_at is None and (answer.strip() or state == ServiceRequest.State.DONE):
+            req.answered_at = now
+        req.save()
+        audit_record(action="request.answer", tenant=req.tenant, request=request, actor=user, obj=req,
+                     details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
+        if req.answer.strip() and (req.answer, req.state) != before:
+            with override(None):
+                state_label = str(ServiceRequest.State(req.state).label)
+            event_record(tenant=req.tenant, kind="request_answered", subject_object=req, payload={
+                "subject": req.subject, "answer": req.answer, "state_label": state_label,
+                "path": reverse("tenants:request_list"),
+            })
+    return req

@@ -35,6 +35,10 @@ class Tenant(models.Model):
     max_servers = models.PositiveIntegerField(_("max. servers"), default=10)
     max_snapshots_per_server = models.PositiveIntegerField(_("max. snapshots per server"), default=5)
     max_backups_per_server = models.PositiveIntegerField(_("max. backups per server"), default=7)
+    # The response times JIKU promises, written by the contract (services sits above tenants).
+    # Without a contract the settings' SERVICE_REQUEST_RESPONSE_HOURS apply.
+    response_critical_hours = models.PositiveIntegerField(_("response time, critical (hours)"), null=True, blank=True)
+    response_normal_hours = models.PositiveIntegerField(_("response time, normal (hours)"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -282,18 +286,27 @@ class ApiToken(models.Model):
 
 
 class ServiceRequest(models.Model):
-    """A customer asks JIKU to do something JIKU holds under the contract (a duty); staff answer it."""
+    """A customer asks JIKU for something (work on a duty JIKU holds, more quota, a question);
+    staff answer within the response time the contract promises for its priority."""
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")
         IN_PROGRESS = "in_progress", _("In progress")
         DONE = "done", _("Done")
 
+    class Priority(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        CRITICAL = "critical", _("Critical: production is down or at risk")
+
     STATE_COLOURS = {"open": "yellow", "in_progress": "blue", "done": "green"}
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="service_requests")
-    duty = models.CharField(_("duty"), max_length=32, choices=Duty.choices)
+    # Blank: not about a duty (a question, more quota, billing); every tenant may ask those.
+    duty = models.CharField(_("duty"), max_length=32, choices=Duty.choices, blank=True)
+    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    respond_by = models.DateTimeField(_("answer due"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("first answered"), null=True, blank=True)
     # The server it concerns, by public id and name: tenants sits below provisioning (DESIGN.md 2).
     server_public_id = models.UUIDField(_("server"), null=True, blank=True)
     server_name = models.CharField(_("server"), max_length=63, blank=True)
@@ -330,3 +343,8 @@ class ServiceRequest(models.Model):
     @property
     def state_colour(self):
         return self.STATE_COLOURS.get(self.state, "grey")
+
+    @property
+    def overdue(self):
+        """Still unanswered after the promised response time."""
+        return self.answered_at is None and self.respond_by is not None and self.respond_by < timezone.now()

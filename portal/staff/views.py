@@ -7,22 +7,20 @@ permission a page needs gets a 403 (tenants/access.py: every door answers alike)
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from notifications.actions import event_record
 from provisioning import actions
 from provisioning.charts import sparkline
 from provisioning.models import Cluster, ConsoleSession, Drift, Image, Node, Operation, Server
 from provisioning.selectors import stalled_q
 from services.actions import orders_place_pending
 from services.models import Order
+from tenants import actions as tenant_actions
 from tenants.access import add_errors, attempt, staff_required
 from tenants.models import ServiceRequest
 
@@ -277,7 +275,9 @@ def drift_ignore(request, pk):
 @staff_required("tenants.view_servicerequest")
 def requests(request):
     qs = ServiceRequest.objects.select_related("tenant", "assignee", "created_by")
-    open_requests = list(qs.exclude(state=ServiceRequest.State.DONE).order_by("created_at"))
+    # The clock decides the order: what is due first comes first (older rows without a clock last).
+    open_requests = list(qs.exclude(state=ServiceRequest.State.DONE).order_by(F("respond_by").asc(nulls_last=True),
+                                                                               "created_at"))
     done = qs.filter(state=ServiceRequest.State.DONE).order_by("-done_at")[:20]
     can_answer = request.user.has_perm("tenants.change_servicerequest")
     rows = [{"req": r, "form": RequestAnswerForm(instance=r, prefix=str(r.public_id)) if can_answer else None} for r in open_requests]
@@ -287,34 +287,16 @@ def requests(request):
 @require_POST
 @staff_required("tenants.change_servicerequest")
 def request_answer(request, public_id):
-    from tenants.audit import audit_record
-
     req = get_object_or_404(ServiceRequest, public_id=public_id)
     if request.POST.get("assign_me"):
-        req.assignee = request.user
-        if req.state == ServiceRequest.State.OPEN:
-            req.state = ServiceRequest.State.IN_PROGRESS
-        req.save(update_fields=["assignee", "state", "updated_at"])
-        audit_record(action="request.assign", tenant=req.tenant, request=request, obj=req, details={"assignee": request.user.email})
+        tenant_actions.service_request_assign(service_request=req, user=request.user, request=request)
         messages.success(request, _("The request is yours."))
         return redirect("staff:requests")
-    before = (req.answer, req.state)
     form = RequestAnswerForm(request.POST, instance=req, prefix=str(req.public_id))
     if form.is_valid():
-        req = form.save(commit=False)
-        req.done_at = timezone.now() if req.state == ServiceRequest.State.DONE else None
-        with transaction.atomic():
-            req.save()
-            audit_record(action="request.answer", tenant=req.tenant, request=request, obj=req,
-                         details={"state": req.state, "assignee": req.assignee.email if req.assignee else ""})
-            if req.answer.strip() and (req.answer, req.state) != before:
-                with translation.override(None):
-                    state = str(ServiceRequest.State(req.state).label)
-                event_record(tenant=req.tenant, kind="request_answered", subject_object=req, payload={
-                    "subject": req.subject, "answer": req.answer, "state_label": state,
-                    "path": reverse("tenants:request_list"),
-                })
-        messages.success(request, _("The request is saved; the customer sees the answer."))
+        attempt(request, lambda: tenant_actions.service_request_answer(service_request=req, user=request.user,
+                                                                         request=request, **form.cleaned_data),
+                _("The request is saved; the customer sees the answer."))
     else:
         messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
     return redirect("staff:requests")

@@ -52,7 +52,9 @@ def test_the_customer_accepts_online_and_the_acceptance_is_kept(sent):
     assert (record.ip_address, record.user_agent) == ("203.0.113.9", "Firefox/140")
     assert "Zahlungspflichtig angenommen" in record.html and bytes(record.pdf[:4]) == b"%PDF"
     assert Contract.objects.filter(offer=offer).exists() and Order.objects.filter(offer=offer).count() == 4
-    assert Tenant.objects.get(pk=offer.tenant_id).billing_address == "Beispielweg 5\n12345 Musterstadt"
+    tenant = Tenant.objects.get(pk=offer.tenant_id)
+    assert tenant.billing_address == "Beispielweg 5\n12345 Musterstadt"
+    assert (tenant.response_critical_hours, tenant.response_normal_hours) == (2, 8)  # the tier's promise
     event = AuditEvent.objects.get(action="offer.accepted")
     assert event.actor is None and event.actor_label == "Erika Mustermann (Geschäftsführerin)"
     assert event.details["channel"] == "online"

@@ -1,8 +1,13 @@
 """Customers ask JIKU for duties JIKU holds; staff queue, assign and answer; the customer reads the answer."""
 
-import pytest
-from django.urls import reverse
+from datetime import timedelta
 
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from tenants import actions
 from tenants.models import AuditEvent, Duty, Party, Responsibility, ServiceRequest
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +19,7 @@ def jiku_backups(tenant_a):
 
 
 def ask(client, **data):
-    return client.post(reverse("tenants:request_create"), {"duty": "backups", "subject": "Restore yesterday", "message": "please", **data})
+    return client.post(reverse("tenants:request_create"), {"duty": "backups", "priority": "normal", "subject": "Restore yesterday", "message": "please", **data})
 
 
 def test_a_member_asks_jiku_for_a_duty_jiku_holds(bob_client, tenant_a, jiku_backups):
@@ -33,9 +38,39 @@ def test_duties_the_customer_holds_cannot_be_requested(bob_client, jiku_backups)
     assert response.status_code == 200 and not ServiceRequest.objects.exists()
 
 
-def test_a_tenant_without_jiku_duties_is_told_so(charlie_client):
-    response = charlie_client.get(reverse("tenants:request_create"))
-    assert response.status_code == 302 and not ServiceRequest.objects.exists()
+def test_a_self_service_tenant_can_still_ask_jiku_for_more_quota(charlie_client, tenant_b, settings):
+    settings.SERVICE_REQUEST_RESPONSE_HOURS = {"critical": 8, "normal": 48}
+    page = charlie_client.get(reverse("tenants:request_create")).content.decode()
+    assert "General question, more quota, billing" in page and "within 48 hours" in page
+    assert ask(charlie_client, duty="", subject="More quota please").status_code == 302
+    req = ServiceRequest.objects.get()
+    assert (req.tenant, req.duty) == (tenant_b, "")
+    assert abs((req.respond_by - req.created_at) - timedelta(hours=48)) < timedelta(minutes=1)
+
+
+def test_the_contracts_response_time_runs_as_a_clock_for_staff_and_customer(bob, bob_client, otto_client, otto,
+                                                                            tenant_a, jiku_backups):
+    actions.response_times_set(tenant=tenant_a, critical_hours=2, normal_hours=8)
+    ask(bob_client, priority="critical", subject="Production is down")
+    ask(bob_client, subject="Restore yesterday")
+    urgent, normal = ServiceRequest.objects.order_by("id")
+    assert abs((urgent.respond_by - urgent.created_at) - timedelta(hours=2)) < timedelta(minutes=1)
+    assert abs((normal.respond_by - normal.created_at) - timedelta(hours=8)) < timedelta(minutes=1)
+    ServiceRequest.objects.filter(pk=normal.pk).update(respond_by=timezone.now() - timedelta(hours=1))
+    staff_page = otto_client.get(reverse("staff:requests")).content.decode()
+    assert staff_page.index("Restore yesterday") < staff_page.index("Production is down"), "what is due first, first"
+    assert "answer overdue by 1" in staff_page and "answer due in 1" in staff_page
+    assert "answer overdue by" in bob_client.get(reverse("tenants:request_list")).content.decode()
+    actions.service_request_answer(service_request=normal, user=otto, state="in_progress", answer="On it.")
+    normal.refresh_from_db()
+    assert normal.answered_at is not None and not normal.overdue
+    assert "answered" in bob_client.get(reverse("tenants:request_list")).content.decode()
+
+
+def test_the_action_refuses_a_duty_the_customer_holds_whatever_the_door(bob, tenant_a, jiku_backups):
+    with pytest.raises(ValidationError) as info:
+        actions.service_request_create(tenant=tenant_a, user=bob, duty="updates", subject="Update it")
+    assert "duty" in info.value.message_dict and not ServiceRequest.objects.exists()
 
 
 def test_staff_assign_and_answer_and_the_customer_sees_it(bob_client, charlie_client, otto_client, otto, jiku_backups):

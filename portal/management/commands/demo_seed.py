@@ -226,8 +226,14 @@ class Command(BaseCommand):
         """Something for the staff pages: a customer's request and a failed operation with Proxmox's words."""
         ServiceRequest.objects.get_or_create(
             tenant=tenant, subject="Wiederherstellung der Nextcloud-Daten von gestern",
-            defaults={"duty": Duty.BACKUPS, "created_by": customer,
+            defaults={"duty": Duty.BACKUPS, "created_by": customer, "respond_by": timezone.now() + datetime.timedelta(hours=5),
                       "message": "Bitte den Stand von gestern 02:00 Uhr wiederherstellen."},
+        )
+        # A self-service tenant's general question whose answer is overdue: the clock shows red.
+        ServiceRequest.objects.get_or_create(
+            tenant=other, subject="Mehr Kontingent für einen zweiten Server",
+            defaults={"duty": "", "respond_by": timezone.now() - datetime.timedelta(hours=3),
+                      "message": "Wir brauchen 4 weitere Kerne und 8 GB Arbeitsspeicher."},
         )
         server = Server.objects.for_tenant(other).filter(hostname="intranet").first()
         if server is not None and not Operation.objects.filter(server=server, state=Operation.State.FAILED).exists():
