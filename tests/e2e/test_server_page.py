@@ -1,0 +1,65 @@
+"""The server page follows the server's state by itself: power buttons, status and messages without a reload."""
+
+import pytest
+from playwright.sync_api import expect
+
+from provisioning import actions
+from tests.conftest import make_tenant, make_user
+from tests.provisioning.conftest import cluster, ct_image, pve, sim, worker  # noqa: F401 - fixtures
+
+from .conftest import screenshot
+from .test_admin import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker")]
+
+
+def power(page, label):
+    return page.get_by_test_id("power").get_by_role("button", name=label, exact=True)
+
+
+def test_power_buttons_follow_the_state_without_a_reload(page, ct_image):  # noqa: F811
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    # Anything that reloads the page would drop this mark.
+    page.evaluate("window.stillTheSamePage = true")
+
+    # Freshly built: the block that watched the build now offers what a running server can do.
+    expect(page.get_by_test_id("server-status")).to_have_text("Running", timeout=30_000)
+    expect(power(page, "Stop")).to_be_enabled()
+    expect(power(page, "Shut down")).to_be_enabled()
+    expect(power(page, "Reboot")).to_be_enabled()
+    expect(power(page, "Start")).to_be_disabled()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    power(page, "Stop").click()
+    expect(page.locator("#messages")).to_contain_text("Stop is queued; this page shows when it is done.")
+    expect(page.get_by_test_id("server-status")).to_have_text("Stopped", timeout=30_000)
+    expect(power(page, "Start")).to_be_enabled()
+    expect(power(page, "Stop")).to_be_disabled()
+    screenshot(page, "en-server-stopped")
+
+    power(page, "Start").click()
+    expect(page.locator("#messages")).to_contain_text("Start is queued")
+    expect(page.get_by_test_id("server-status")).to_have_text("Running", timeout=30_000)
+    expect(power(page, "Stop")).to_be_enabled()
+    expect(power(page, "Start")).to_be_disabled()
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_a_cancelled_stop_confirmation_sends_nothing(page, ct_image):  # noqa: F811
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    expect(power(page, "Stop")).to_be_enabled(timeout=30_000)
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    power(page, "Stop").click()
+    page.wait_for_timeout(500)
+    assert not server.operations.filter(kind="stop").exists()
+    expect(page.get_by_test_id("server-status")).to_have_text("Running")
