@@ -88,7 +88,8 @@ class BackupForm(forms.Form):
 
 
 class BackupPolicyForm(forms.Form):
-    enabled = forms.BooleanField(label=_("Scheduled backups"), required=False, initial=True)
+    # Unticked until the customer saves a schedule: a page must not claim backups run when none do.
+    enabled = forms.BooleanField(label=_("Scheduled backups"), required=False, initial=False)
     frequency = forms.ChoiceField(label=_("Frequency"), choices=[("daily", _("Daily")), ("weekly", _("Weekly"))])
     weekday = forms.TypedChoiceField(
         label=_("Weekday"),
@@ -113,7 +114,7 @@ class RestoreForm(forms.Form):
     def __init__(self, *args, allow_same=True, **kwargs):
         super().__init__(*args, **kwargs)
         if not allow_same:
-            # The contract gives rollbacks to JIKU: the customer restores into a new server only.
+            # The contract gives rollbacks to JIKU, or the original server is gone: a new server only.
             self.fields["target"].choices = [("new", _("into a new server"))]
             del self.fields["confirm"]
 

@@ -99,11 +99,14 @@ def staging_promote(request, public_id):
 
 @tenant_required("view")
 def backup_list(request):
-    backups = Backup.objects.for_tenant(request.tenant).kept().select_related("server")
+    backups = list(Backup.objects.for_tenant(request.tenant).kept().select_related("server"))
     jiku = actions.managed_actions(request.tenant, request.user)
-    return render(request, "provisioning/backup_list.html", {
-        "backups": backups, "restore_form": RestoreForm(allow_same="backup_restore_same" not in jiku), "jiku": jiku,
-    })
+    gone = (Server.Status.DELETED, Server.Status.DELETING, Server.Status.FAILED)
+    for b in backups:
+        # Restoring over the original is offered only while that server still exists.
+        same = "backup_restore_same" not in jiku and b.server is not None and b.server.status not in gone
+        b.restore_form = RestoreForm(allow_same=same, auto_id=f"id_%s_{b.public_id}")
+    return render(request, "provisioning/backup_list.html", {"backups": backups, "jiku": jiku})
 
 
 @require_POST

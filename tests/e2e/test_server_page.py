@@ -63,3 +63,26 @@ def test_a_cancelled_stop_confirmation_sends_nothing(page, ct_image):  # noqa: F
     page.wait_for_timeout(500)
     assert not server.operations.filter(kind="stop").exists()
     expect(page.get_by_test_id("server-status")).to_have_text("Running")
+
+
+def test_the_restore_form_asks_to_replace_the_data_only_when_restoring_over_the_same_server(page, ct_image):  # noqa: F811
+    from django.utils import timezone
+
+    from provisioning.models import Backup
+
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    Backup.objects.create(tenant=tenant, server=server, cluster=server.cluster, node="pve", storage="backup", kind="lxc",
+                          volid="backup:backup/vzdump-lxc-100-2026_11_26-01_00_00.tar.zst", hostname="web-01",
+                          created_at=timezone.now())
+    sign_in(page, "alice@example.com")
+    page.goto("/backups/")
+    form = page.locator("form.restore")
+    expect(form.locator("input[name=confirm]")).to_be_hidden()
+    expect(form.locator("input[name=hostname]")).to_be_visible()
+    form.locator("select[name=target]").select_option("same")
+    expect(form.locator("input[name=confirm]")).to_be_visible()
+    expect(form.locator("input[name=hostname]")).to_be_hidden()
+    screenshot(page, "en-backups-restore-same")
