@@ -2,6 +2,7 @@
 
 import logging
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
@@ -108,6 +109,8 @@ def _print_context(offer):
     return summarise(offer, list(offer.use_cases.select_related("plan", "image")), revision=offer.current_revision)
 
 
+# The print view shares its self-contained <style> with the PDF (WeasyPrint reads the same HTML).
+@csp_update({"style-src": ["'unsafe-inline'"]})
 @sales_required
 def offer_print(request, public_id):
     offer = _offer(public_id)
