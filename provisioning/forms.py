@@ -97,7 +97,12 @@ class BackupPolicyForm(forms.Form):
         choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
                  (5, _("Saturday")), (6, _("Sunday"))],
     )
-    time = forms.TimeField(label=_("Time"), initial="02:00", widget=forms.TimeInput(attrs={"type": "time"}))
+    # Not type="time": Chromium draws that in the browser's locale ("02:00 AM" in a German page).
+    time = forms.TimeField(
+        label=_("Time"), initial="02:00",
+        widget=forms.TimeInput(format="%H:%M", attrs={"inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]", "size": 5,
+                                                      "placeholder": "HH:MM", "class": "narrow"}),
+    )
     keep_last = forms.IntegerField(label=_("Keep last"), min_value=0, max_value=100, initial=3)
     keep_daily = forms.IntegerField(label=_("Keep daily"), min_value=0, max_value=100, initial=7)
     keep_weekly = forms.IntegerField(label=_("Keep weekly"), min_value=0, max_value=100, initial=4)
