@@ -20,7 +20,7 @@ def memory(mib):
     if mib in (None, ""):
         return "–"
     mib = int(mib)
-    if mib < 1024:
+    if 0 < mib < 1024:
         return f"{number_format(mib)}{NBSP}MB"
     return f"{_amount(mib / 1024)}{NBSP}GB"
 

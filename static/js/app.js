@@ -44,6 +44,33 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { widths(document); });
+  // The top menu: folded behind a button on a phone; its groups are dropdowns on a wide screen.
+  function navigation() {
+    var bar = document.querySelector(".topbar");
+    var burger = bar && bar.querySelector("[data-nav-toggle]");
+    if (!burger) { return; }
+    bar.classList.add("has-js");
+    burger.hidden = false;
+    burger.addEventListener("click", function () {
+      var open = bar.classList.toggle("nav-open");
+      burger.setAttribute("aria-expanded", open ? "true" : "false");
+      var groups = bar.querySelectorAll(".navgroup");
+      for (var i = 0; i < groups.length; i++) { groups[i].open = open; }
+    });
+    document.addEventListener("click", function (event) {
+      if (bar.classList.contains("nav-open")) { return; }
+      var groups = bar.querySelectorAll(".navgroup[open]");
+      for (var i = 0; i < groups.length; i++) {
+        if (!groups[i].contains(event.target)) { groups[i].open = false; }
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") { return; }
+      var groups = bar.querySelectorAll(".navgroup[open]");
+      for (var i = 0; i < groups.length; i++) { groups[i].open = false; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { widths(document); navigation(); });
   document.addEventListener("htmx:load", function (event) { widths(event.target); });
 })();
