@@ -50,3 +50,11 @@ def test_pages_are_german_by_default_and_english_on_request(client, db, settings
     assert "Passwort vergessen?" in client.get("/accounts/login/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     assert "Forgot your password?" in client.get("/accounts/login/").content.decode()
+
+
+INFORMAL = re.compile(r"\b(du|dich|dir|dein|deine|deinem|deinen|deiner|deines|euch|euer|eure|euren|eurem|eurer)\b", re.IGNORECASE)
+
+
+def test_the_german_catalogue_speaks_to_customers_formally():
+    informal = [v for v, _fuzzy in entries(PO.read_text()).values() if INFORMAL.search(v)]
+    assert informal == [], "say 'Sie', not 'du'"

@@ -169,4 +169,4 @@ def test_the_server_page_shows_who_did_what_to_it(alice_client, alice_server, bo
 
     audit_record(action="server.reboot", tenant=alice_server.tenant, actor=bob, obj=alice_server)
     page = alice_client.get(reverse("provisioning:server_detail", args=[alice_server.public_id])).content.decode()
-    assert "server.create" in page and "server.reboot" in page and "bob@example.com" in page
+    assert "Server web-01 created" in page and "Server web-01 rebooted" in page and "bob@example.com" in page
