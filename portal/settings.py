@@ -202,7 +202,7 @@ MFA_TOTP_ISSUER = "JIKU Cloud"
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_allauth"]
 TIME_ZONE = "Europe/Berlin"
 FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
