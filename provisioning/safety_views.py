@@ -1,7 +1,10 @@
 """Pages and form posts for snapshots, backups, schedules, HA and staging."""
 
+import json
+
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
@@ -151,4 +154,10 @@ def server_graphs(request, public_id):
         server_metrics.request_refresh(server, timeframe)
     return render(request, "provisioning/_server_graphs.html", {
         "server": server, "data": data, "timeframe": timeframe, "timeframes": server_metrics.TIMEFRAMES,
+        "series_json": json.dumps(data["series"]) if data and data.get("series") else "",
+        "labels_json": json.dumps({
+            "cpu": _("CPU"), "memory": _("Memory"), "netin": pgettext("traffic", "received"),
+            "netout": pgettext("traffic", "sent"), "diskread": pgettext("traffic", "read"),
+            "diskwrite": pgettext("traffic", "written"), "time": _("Time"),
+        }),
     })

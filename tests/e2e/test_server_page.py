@@ -86,3 +86,37 @@ def test_the_restore_form_asks_to_replace_the_data_only_when_restoring_over_the_
     expect(form.locator("input[name=confirm]")).to_be_visible()
     expect(form.locator("input[name=hostname]")).to_be_hidden()
     screenshot(page, "en-backups-restore-same")
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings, ct_image, lang):  # noqa: F811
+    import re
+
+    settings.LANGUAGE_CODE = lang
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    context = browser.new_context(base_url=live_server.url, locale=f"{lang}-DE", viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    expect(page.get_by_test_id("server-status")).not_to_have_text(re.compile("Building|Wird erstellt"), timeout=30_000)
+    page.reload()
+    chart = page.get_by_test_id("chart-cpu")
+    expect(chart.locator("canvas")).to_be_visible(timeout=20_000)
+    box = chart.locator(".u-over").bounding_box()
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=5)
+    values = chart.locator(".u-legend .u-value")
+    expect(values.nth(1)).to_have_text(re.compile(r"^\d+([.,]\d)? %$"))
+    expect(values.nth(0)).to_have_text(re.compile(r"\d{2}:\d{2}"))
+    week = page.get_by_role("button", name="Week" if lang == "en" else "Woche")
+    week.click()
+    expect(week).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("chart-network").locator("canvas")).to_be_visible(timeout=20_000)
+    screenshot(page, f"{lang}-server-graphs")
+    context.close()
