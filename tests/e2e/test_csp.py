@@ -40,7 +40,8 @@ def visit(page, path):
     response = page.goto(path)
     assert response.ok, (path, response.status)
     assert "script-src 'self'" in response.headers["content-security-policy"], path
-    page.wait_for_load_state("networkidle")
+    # Let htmx load the parts it fetches after the page (graphs, live status); generous on a busy machine.
+    page.wait_for_load_state("networkidle", timeout=30_000)
     return response
 
 
