@@ -29,8 +29,8 @@ def dashboard(request):
     quota = [
         (_("Servers"), used["servers"], tenant.max_servers, ""),
         (_("Cores"), used["cores"], tenant.max_cores, ""),
-        (_("Memory"), used["memory_mb"], tenant.max_memory_mb, "MiB"),
-        (_("Disk"), used["disk_gb"], tenant.max_disk_gb, "GiB"),
+        (_("Memory"), used["memory_mb"], tenant.max_memory_mb, "memory"),
+        (_("Disk"), used["disk_gb"], tenant.max_disk_gb, "disk"),
     ]
     quota = [(label, value, limit, unit, min(100, int(100 * value / limit)) if limit else 100) for label, value, limit, unit in quota]
     return render(

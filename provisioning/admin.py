@@ -27,12 +27,11 @@ def capacity_bar(used, total, unit=""):
     if not total:
         return "–"
     percent = min(100, round(100 * used / total))
-    colour = "#c0392b" if percent >= 85 else "#e0a800" if percent >= 65 else "#2e8b57"
+    # A native <meter>: coloured by the browser from low/high, no inline style for the CSP to refuse.
     return format_html(
-        '<span class="capbar" title="{} / {} {}" style="display:inline-block;width:90px;height:10px;background:#e5e5e5;'
-        'border-radius:3px;vertical-align:middle"><span style="display:block;height:10px;width:{}%;background:{};'
-        'border-radius:3px"></span></span> <small>{} %</small>',
-        used, total, unit, percent, colour, percent,
+        '<meter class="capbar" min="0" max="100" low="65" high="85" optimum="0" value="{}" title="{} / {} {}"></meter>'
+        ' <small>{} %</small>',
+        percent, used, total, unit, percent,
     )
 
 

@@ -88,7 +88,8 @@ class BackupForm(forms.Form):
 
 
 class BackupPolicyForm(forms.Form):
-    enabled = forms.BooleanField(label=_("Scheduled backups"), required=False, initial=True)
+    # Unticked until the customer saves a schedule: a page must not claim backups run when none do.
+    enabled = forms.BooleanField(label=_("Scheduled backups"), required=False, initial=False)
     frequency = forms.ChoiceField(label=_("Frequency"), choices=[("daily", _("Daily")), ("weekly", _("Weekly"))])
     weekday = forms.TypedChoiceField(
         label=_("Weekday"),
@@ -96,7 +97,12 @@ class BackupPolicyForm(forms.Form):
         choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
                  (5, _("Saturday")), (6, _("Sunday"))],
     )
-    time = forms.TimeField(label=_("Time"), initial="02:00", widget=forms.TimeInput(attrs={"type": "time"}))
+    # Not type="time": Chromium draws that in the browser's locale ("02:00 AM" in a German page).
+    time = forms.TimeField(
+        label=_("Time"), initial="02:00",
+        widget=forms.TimeInput(format="%H:%M", attrs={"inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]", "size": 5,
+                                                      "placeholder": "HH:MM", "class": "narrow"}),
+    )
     keep_last = forms.IntegerField(label=_("Keep last"), min_value=0, max_value=100, initial=3)
     keep_daily = forms.IntegerField(label=_("Keep daily"), min_value=0, max_value=100, initial=7)
     keep_weekly = forms.IntegerField(label=_("Keep weekly"), min_value=0, max_value=100, initial=4)
@@ -113,7 +119,7 @@ class RestoreForm(forms.Form):
     def __init__(self, *args, allow_same=True, **kwargs):
         super().__init__(*args, **kwargs)
         if not allow_same:
-            # The contract gives rollbacks to JIKU: the customer restores into a new server only.
+            # The contract gives rollbacks to JIKU, or the original server is gone: a new server only.
             self.fields["target"].choices = [("new", _("into a new server"))]
             del self.fields["confirm"]
 

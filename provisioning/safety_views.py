@@ -1,7 +1,10 @@
 """Pages and form posts for snapshots, backups, schedules, HA and staging."""
 
+import json
+
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
@@ -99,11 +102,14 @@ def staging_promote(request, public_id):
 
 @tenant_required("view")
 def backup_list(request):
-    backups = Backup.objects.for_tenant(request.tenant).kept().select_related("server")
+    backups = list(Backup.objects.for_tenant(request.tenant).kept().select_related("server"))
     jiku = actions.managed_actions(request.tenant, request.user)
-    return render(request, "provisioning/backup_list.html", {
-        "backups": backups, "restore_form": RestoreForm(allow_same="backup_restore_same" not in jiku), "jiku": jiku,
-    })
+    gone = (Server.Status.DELETED, Server.Status.DELETING, Server.Status.FAILED)
+    for b in backups:
+        # Restoring over the original is offered only while that server still exists.
+        same = "backup_restore_same" not in jiku and b.server is not None and b.server.status not in gone
+        b.restore_form = RestoreForm(allow_same=same, auto_id=f"id_%s_{b.public_id}")
+    return render(request, "provisioning/backup_list.html", {"backups": backups, "jiku": jiku})
 
 
 @require_POST
@@ -148,4 +154,10 @@ def server_graphs(request, public_id):
         server_metrics.request_refresh(server, timeframe)
     return render(request, "provisioning/_server_graphs.html", {
         "server": server, "data": data, "timeframe": timeframe, "timeframes": server_metrics.TIMEFRAMES,
+        "series_json": json.dumps(data["series"]) if data and data.get("series") else "",
+        "labels_json": json.dumps({
+            "cpu": _("CPU"), "memory": _("Memory"), "netin": pgettext("traffic", "received"),
+            "netout": pgettext("traffic", "sent"), "diskread": pgettext("traffic", "read"),
+            "diskwrite": pgettext("traffic", "written"), "time": _("Time"),
+        }),
     })

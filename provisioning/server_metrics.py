@@ -13,7 +13,7 @@ from django.db import transaction
 from .charts import sparkline
 from .proxmox import PVE
 
-TIMEFRAMES = ("hour", "day", "week")
+TIMEFRAMES = ("hour", "day", "week", "month")
 FRESH_SECONDS = 60
 SERIES = [
     # name, how to read a 0..1 value from one rrd row, how to show the peak
@@ -57,7 +57,26 @@ def refresh(server, timeframe):
         scale = 1 if name in ("cpu", "memory") else (peaks[name] or 1)
         points = [[r["time"], v / scale] for r, v in zip(rows, values, strict=True)]
         lines[name] = sparkline(points, 1, width=300, height=60)
-    data = {"fetched": time.time(), "lines": lines, "peaks": peaks, "points": len(rows)}
+    data = {"fetched": time.time(), "lines": lines, "peaks": peaks, "points": len(rows), "series": chart_series(rows)}
     cache.set(_key(server.pk, timeframe), data, 3600)
     cache.delete(_key(server.pk, timeframe) + ":pending")
     return data
+
+
+def _number(row, key, scale=1):
+    # Proxmox leaves a key out of a row it has no value for yet (the newest bucket): a gap, not a zero.
+    value = row.get(key)
+    return None if value is None else round(value * scale, 4)
+
+
+def chart_series(rows):
+    """Columns for the charts (static/js/graphs.js): times, CPU and memory in %, traffic in bytes/s."""
+    return {
+        "time": [r["time"] for r in rows],
+        "cpu": [_number(r, "cpu", 100) for r in rows],
+        "memory": [round(100 * r["mem"] / r["maxmem"], 2) if r.get("maxmem") and r.get("mem") is not None else None for r in rows],
+        "netin": [_number(r, "netin") for r in rows],
+        "netout": [_number(r, "netout") for r in rows],
+        "diskread": [_number(r, "diskread") for r in rows],
+        "diskwrite": [_number(r, "diskwrite") for r in rows],
+    }

@@ -21,7 +21,7 @@ from .forms import (
     ServerCreateForm,
     SnapshotForm,
 )
-from .models import BackupPolicy, Server
+from .models import BackupPolicy, Operation, Server
 from .operations import step_label
 
 
@@ -138,11 +138,16 @@ def server_power(request, public_id, action):
     server = _server(request, public_id)
     if action not in actions.POWER_RULES:
         raise Http404
+    # Queued, not done: the live block shows when Proxmox has finished it.
+    label = dict(Operation.Kind.choices)[action]
     attempt(
         request,
         lambda: actions.server_power(server=server, action=action, user=request.user, request=request),
-        _("Done: the request was handed to Proxmox."),
+        _("%(action)s is queued; this page shows when it is done.") % {"action": label},
     )
+    if request.headers.get("HX-Request"):
+        server.refresh_from_db()
+        return render(request, "provisioning/_server_live.html", {**_detail_context(request, server), "live_messages": True})
     return redirect("provisioning:server_detail", public_id=server.public_id)
 
 

@@ -12,6 +12,7 @@ PINS=(
     "@novnc/novnc 1.7.0 sha512-ucEJOx4T2avIRCleodk7YobZj5O2Ga2AeLfQ69A/yjG9HHba2+PDgwSkN3FttrmG+70ZGx21sElNFouK13RzyA=="
     "@xterm/xterm 6.0.0 sha512-TQwDdQGtwwDt+2cgKDLn0IRaSxYu1tSUjgKarSDkUM0ZNiSRXFpjxEsvc/Zgc5kq5omJ+V0a8/kIM2WD3sMOYg=="
     "@xterm/addon-fit 0.11.0 sha512-jYcgT6xtVYhnhgxh3QgYDnnNMYTcf8ElbxxFzX0IZo+vabQqSPAjC3c1wJrKB5E19VwQei89QCiZZP86DCPF7g=="
+    "uplot 1.6.32 sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw=="
 )
 
 work=$(mktemp -d)
@@ -50,6 +51,9 @@ for pin in "${PINS[@]}"; do
         @xterm/addon-fit)
             out="$VENDOR/xterm-addon-fit-$version"; rm -rf "$out"; mkdir -p "$out"
             cp "$src/lib/addon-fit.mjs" "$src/LICENSE" "$out/" ;;
+        uplot)
+            out="$VENDOR/uplot-$version"; rm -rf "$out"; mkdir -p "$out"
+            cp "$src/dist/uPlot.iife.min.js" "$src/dist/uPlot.min.css" "$src/LICENSE" "$out/" ;;
     esac
     echo "vendored $name@$version"
 done

@@ -1,5 +1,6 @@
 """The sales pages: offers for prospects, from the sample customer to an accepted contract."""
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -111,6 +112,8 @@ def _kept(offer):
     return OfferAcceptance.objects.filter(offer=offer).select_related("revision").first()
 
 
+# The print view shares its self-contained <style> with the PDF (WeasyPrint reads the same HTML).
+@csp_update({"style-src": ["'unsafe-inline'"]})
 @sales_required
 def offer_print(request, public_id):
     offer = _offer(public_id)
@@ -157,6 +160,8 @@ def _public_context(request, token):
     return offer, current
 
 
+# Like the print view: the document carries its own <style> (the same HTML becomes the PDF).
+@csp_update({"style-src": ["'unsafe-inline'"]})
 @require_http_methods(["GET", "POST"])
 def offer_public(request, token):
     """The customer's page behind the mailed link: the offer itself, and accepting it with obligation to pay."""

@@ -187,11 +187,15 @@ class ResponsibilityAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "tenant", "actor_label", "action", "object_type", "object_repr", "ip", "via"]
+    list_display = ["created_at", "tenant", "actor_label", "what", "action", "object_type", "object_repr", "ip", "via"]
     list_filter = ["via", "action", "created_at"]
     search_fields = ["actor_label", "action", "object_repr", "object_id", "tenant__name", "ip"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
+
+    @admin.display(description=_("what happened"), ordering="action")
+    def what(self, obj):
+        return obj.description
 
     # The trail is evidence: nobody edits or deletes it, not even superusers.
     def has_add_permission(self, request):

@@ -46,7 +46,7 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     # Sits inline in a table row next to its button, so it takes only the width it needs.
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, widget=forms.Select(attrs={"style": "width: auto"}))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, widget=forms.Select(attrs={"class": "narrow"}))
 
 
 class SSHKeyForm(forms.Form):

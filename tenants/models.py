@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .audit_labels import describe
+
 
 class TenantQuerySet(models.QuerySet):
     def for_tenant(self, tenant):
@@ -230,6 +232,10 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    @property
+    def description(self):
+        return describe(self.action, self.object_repr)
 
 
 class ApiTokenQuerySet(TenantQuerySet):

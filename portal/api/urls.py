@@ -1,6 +1,8 @@
 """/api/v1/: every endpoint registers on one router; whatever matches none of them answers a JSON 404."""
 
+from csp.decorators import csp_update
 from django.urls import path, re_path
+from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -16,10 +18,17 @@ class SchemaView(JsonOptions, SpectacularAPIView):
     pass
 
 
+# drf-spectacular's docs pages start their widgets with inline script and style (and Redoc a blob:
+# worker); only these two pages allow that.
+DOCS_CSP = {"script-src": ["'unsafe-inline'"], "style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]}
+
+
+@method_decorator(csp_update(DOCS_CSP), name="get")
 class SwaggerView(JsonOptions, SpectacularSwaggerView):
     pass
 
 
+@method_decorator(csp_update(DOCS_CSP), name="get")
 class RedocView(JsonOptions, SpectacularRedocView):
     pass
 

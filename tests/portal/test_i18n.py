@@ -50,3 +50,28 @@ def test_pages_are_german_by_default_and_english_on_request(client, db, settings
     assert "Passwort vergessen?" in client.get("/accounts/login/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     assert "Forgot your password?" in client.get("/accounts/login/").content.decode()
+
+
+INFORMAL = re.compile(r"\b(du|dich|dir|dein|deine|deinem|deinen|deiner|deines|euch|euer|eure|euren|eurem|eurer)\b", re.IGNORECASE)
+
+
+def test_the_german_catalogue_speaks_to_customers_formally():
+    informal = [v for v, _fuzzy in entries(PO.read_text()).values() if INFORMAL.search(v)]
+    assert informal == [], "say 'Sie', not 'du'"
+
+
+def test_allauths_pages_speak_formally_too():
+    """allauth's own German mixes "du" and "Sie"; locale_allauth/ overrides every informal entry."""
+    from pathlib import Path
+
+    import allauth
+    from django.utils import translation
+
+    theirs = entries((Path(allauth.__file__).parent / "locale" / "de" / "LC_MESSAGES" / "django.po").read_text())
+    informal = [k for k, (v, _fuzzy) in theirs.items() if k and INFORMAL.search(v)]
+    assert informal, "allauth's catalogue changed; check this test still means something"
+    with translation.override("de"):
+        still = [k for k in informal if INFORMAL.search(translation.gettext(k.replace('\\"', '"').replace("\\n", "\n")))]
+    assert still == []
+    ours = Path(settings.BASE_DIR) / "locale_allauth" / "de" / "LC_MESSAGES" / "django.po"
+    assert [v for v, _fuzzy in entries(ours.read_text()).values() if INFORMAL.search(v)] == []

@@ -169,4 +169,15 @@ def test_the_server_page_shows_who_did_what_to_it(alice_client, alice_server, bo
 
     audit_record(action="server.reboot", tenant=alice_server.tenant, actor=bob, obj=alice_server)
     page = alice_client.get(reverse("provisioning:server_detail", args=[alice_server.public_id])).content.decode()
-    assert "server.create" in page and "server.reboot" in page and "bob@example.com" in page
+    assert "Server web-01 created" in page and "Server web-01 rebooted" in page and "bob@example.com" in page
+
+
+def test_the_graphs_block_carries_the_chart_data_for_the_browser(alice_client, tenant_a, ct_image, pve, worker):
+    from .conftest import wait_for
+
+    server = actions.server_create(tenant=tenant_a, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8, password="long-enough")
+    wait_done(server.operations.get())
+    url = reverse("provisioning:server_graphs", args=[server.public_id]) + "?timeframe=month"
+    wait_for(lambda: "data-series" in alice_client.get(url).content.decode(), message="chart data")
+    page = alice_client.get(url).content.decode()
+    assert "&quot;cpu&quot;: [" in page and "Month" in page

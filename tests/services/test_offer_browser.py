@@ -32,6 +32,7 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     make_seller("vera@jiku.example")
     make_user(CONTACT)
     sign_in(page, "vera@jiku.example")
+    page.click("header summary:has-text('JIKU')")
     page.click("header a:has-text('Sales')")
     page.click("text=New offer from the sample customer")
     expect(page).to_have_url(re.compile(r"/sales/offers/[0-9a-f-]+/$"))

@@ -1,0 +1,76 @@
+// The page behaviour that used to live in inline handlers, driven by data attributes so the
+// Content-Security-Policy can forbid inline script (script-src 'self').
+(function () {
+  "use strict";
+
+  // Capture phase on the document: runs before htmx's own submit listener on the form,
+  // so a cancelled confirmation stops both the normal submit and an hx-post.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var message = form.getAttribute && form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) {
+      el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest && event.target.closest("[data-print]");
+    if (el) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-select-on-focus")) {
+      event.target.select();
+    }
+  });
+
+  // Bar widths come as data-width (percent); set through the CSSOM, which the policy allows,
+  // unlike style="" attributes in the markup.
+  function widths(root) {
+    var bars = (root || document).querySelectorAll("[data-width]");
+    for (var i = 0; i < bars.length; i++) {
+      bars[i].style.width = Math.max(0, Math.min(100, parseFloat(bars[i].getAttribute("data-width")) || 0)) + "%";
+    }
+  }
+
+  // The top menu: folded behind a button on a phone; its groups are dropdowns on a wide screen.
+  function navigation() {
+    var bar = document.querySelector(".topbar");
+    var burger = bar && bar.querySelector("[data-nav-toggle]");
+    if (!burger) { return; }
+    bar.classList.add("has-js");
+    burger.hidden = false;
+    burger.addEventListener("click", function () {
+      var open = bar.classList.toggle("nav-open");
+      burger.setAttribute("aria-expanded", open ? "true" : "false");
+      var groups = bar.querySelectorAll(".navgroup");
+      for (var i = 0; i < groups.length; i++) { groups[i].open = open; }
+    });
+    document.addEventListener("click", function (event) {
+      if (bar.classList.contains("nav-open")) { return; }
+      var groups = bar.querySelectorAll(".navgroup[open]");
+      for (var i = 0; i < groups.length; i++) {
+        if (!groups[i].contains(event.target)) { groups[i].open = false; }
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") { return; }
+      var groups = bar.querySelectorAll(".navgroup[open]");
+      for (var i = 0; i < groups.length; i++) { groups[i].open = false; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { widths(document); navigation(); });
+  document.addEventListener("htmx:load", function (event) { widths(event.target); });
+})();

@@ -1,0 +1,73 @@
+// The server's resource charts (uPlot, vendored): axes with units and times in the page's language,
+// values under the cursor in the legend. The SVG lines in the markup stay as the fallback.
+(function () {
+  "use strict";
+
+  var lang = document.documentElement.lang || "de";
+  var COLOURS = { cpu: "#1f6feb", memory: "#2e8b57", netin: "#8250df", netout: "#d4a017", diskread: "#bf8700", diskwrite: "#cf222e" };
+  var CHARTS = { cpu: ["cpu"], memory: ["memory"], network: ["netin", "netout"], disk: ["diskread", "diskwrite"] };
+
+  var percent = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
+  function pct(v) { return v == null ? "–" : percent.format(v) + " %"; }
+  function rate(v) {
+    if (v == null) { return "–"; }
+    var units = ["B/s", "kB/s", "MB/s", "GB/s"], i = 0;
+    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return new Intl.NumberFormat(lang, { maximumFractionDigits: v < 10 ? 1 : 0 }).format(v) + " " + units[i];
+  }
+
+  function timeFormats(span) {
+    // 24-hour clock in every language: the portal's customers are in Europe.
+    var clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var day = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" });
+    var full = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return {
+      axis: function (t) { return (span <= 86400 ? clock : day).format(new Date(t * 1000)); },
+      full: function (t) { return t == null ? "–" : full.format(new Date(t * 1000)); },
+    };
+  }
+
+  function draw(root) {
+    var grid = root.querySelector("[data-series]");
+    if (!grid || typeof uPlot === "undefined") { return; }
+    var data = JSON.parse(grid.getAttribute("data-series"));
+    var labels = JSON.parse(grid.getAttribute("data-labels"));
+    var times = data.time;
+    if (!times || times.length < 2) { return; }
+    var fmt = timeFormats(times[times.length - 1] - times[0]);
+    var charts = root.querySelectorAll("[data-chart]");
+    for (var i = 0; i < charts.length; i++) { chart(charts[i], data, labels, fmt); }
+  }
+
+  function chart(box, data, labels, fmt) {
+    var name = box.getAttribute("data-chart"), keys = CHARTS[name];
+    var isPct = name === "cpu" || name === "memory";
+    var value = isPct ? pct : rate;
+    var series = [{ label: labels.time, value: function (u, v) { return fmt.full(v); } }];
+    var columns = [data.time];
+    keys.forEach(function (key) {
+      series.push({ label: labels[key], stroke: COLOURS[key], width: 1.5, value: function (u, v) { return value(v); } });
+      columns.push(data[key]);
+    });
+    var opts = {
+      width: Math.max(240, box.parentNode.clientWidth - 40), height: 180, series: series,
+      scales: isPct ? { y: { range: [0, 100] } } : { y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } } },
+      axes: [
+        { values: function (u, splits) { return splits.map(fmt.axis); }, size: 36 },
+        { values: function (u, splits) { return splits.map(value); }, size: isPct ? 50 : 70 },
+      ],
+      cursor: { drag: { x: false, y: false } },
+    };
+    box.innerHTML = "";
+    var svg = box.parentNode.querySelector("svg");
+    if (svg) { svg.style.display = "none"; }
+    box.chart = new uPlot(opts, columns, box);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target.id === "server-graphs" || (event.target.querySelector && event.target.querySelector("#server-graphs"))) {
+      draw(event.target.id === "server-graphs" ? event.target : document);
+    }
+  });
+})();

@@ -1,0 +1,122 @@
+"""The server page follows the server's state by itself: power buttons, status and messages without a reload."""
+
+import pytest
+from playwright.sync_api import expect
+
+from provisioning import actions
+from tests.conftest import make_tenant, make_user
+from tests.provisioning.conftest import cluster, ct_image, pve, sim, worker  # noqa: F401 - fixtures
+
+from .conftest import screenshot
+from .test_admin import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker")]
+
+
+def power(page, label):
+    return page.get_by_test_id("power").get_by_role("button", name=label, exact=True)
+
+
+def test_power_buttons_follow_the_state_without_a_reload(page, ct_image):  # noqa: F811
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    # Anything that reloads the page would drop this mark.
+    page.evaluate("window.stillTheSamePage = true")
+
+    # Freshly built: the block that watched the build now offers what a running server can do.
+    expect(page.get_by_test_id("server-status")).to_have_text("Running", timeout=30_000)
+    expect(power(page, "Stop")).to_be_enabled()
+    expect(power(page, "Shut down")).to_be_enabled()
+    expect(power(page, "Reboot")).to_be_enabled()
+    expect(power(page, "Start")).to_be_disabled()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    power(page, "Stop").click()
+    expect(page.locator("#messages")).to_contain_text("Stop is queued; this page shows when it is done.")
+    expect(page.get_by_test_id("server-status")).to_have_text("Stopped", timeout=30_000)
+    expect(power(page, "Start")).to_be_enabled()
+    expect(power(page, "Stop")).to_be_disabled()
+    screenshot(page, "en-server-stopped")
+
+    power(page, "Start").click()
+    expect(page.locator("#messages")).to_contain_text("Start is queued")
+    expect(page.get_by_test_id("server-status")).to_have_text("Running", timeout=30_000)
+    expect(power(page, "Stop")).to_be_enabled()
+    expect(power(page, "Start")).to_be_disabled()
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_a_cancelled_stop_confirmation_sends_nothing(page, ct_image):  # noqa: F811
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    expect(power(page, "Stop")).to_be_enabled(timeout=30_000)
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    power(page, "Stop").click()
+    page.wait_for_timeout(500)
+    assert not server.operations.filter(kind="stop").exists()
+    expect(page.get_by_test_id("server-status")).to_have_text("Running")
+
+
+def test_the_restore_form_asks_to_replace_the_data_only_when_restoring_over_the_same_server(page, ct_image):  # noqa: F811
+    from django.utils import timezone
+
+    from provisioning.models import Backup
+
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    Backup.objects.create(tenant=tenant, server=server, cluster=server.cluster, node="pve", storage="backup", kind="lxc",
+                          volid="backup:backup/vzdump-lxc-100-2026_11_26-01_00_00.tar.zst", hostname="web-01",
+                          created_at=timezone.now())
+    sign_in(page, "alice@example.com")
+    page.goto("/backups/")
+    form = page.locator("form.restore")
+    expect(form.locator("input[name=confirm]")).to_be_hidden()
+    expect(form.locator("input[name=hostname]")).to_be_visible()
+    form.locator("select[name=target]").select_option("same")
+    expect(form.locator("input[name=confirm]")).to_be_visible()
+    expect(form.locator("input[name=hostname]")).to_be_hidden()
+    screenshot(page, "en-backups-restore-same")
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings, ct_image, lang):  # noqa: F811
+    import re
+
+    settings.LANGUAGE_CODE = lang
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    context = browser.new_context(base_url=live_server.url, locale=f"{lang}-DE", viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    expect(page.get_by_test_id("server-status")).not_to_have_text(re.compile("Building|Wird erstellt"), timeout=30_000)
+    page.reload()
+    chart = page.get_by_test_id("chart-cpu")
+    expect(chart.locator("canvas")).to_be_visible(timeout=20_000)
+    box = chart.locator(".u-over").bounding_box()
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=5)
+    values = chart.locator(".u-legend .u-value")
+    expect(values.nth(1)).to_have_text(re.compile(r"^\d+([.,]\d)? %$"))
+    expect(values.nth(0)).to_have_text(re.compile(r"\d{2}:\d{2}"))
+    week = page.get_by_role("button", name="Week" if lang == "en" else "Woche")
+    week.click()
+    expect(week).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("chart-network").locator("canvas")).to_be_visible(timeout=20_000)
+    screenshot(page, f"{lang}-server-graphs")
+    context.close()
