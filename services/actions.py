@@ -375,7 +375,9 @@ def _set_state(offer, user, request, state, allowed):
 def offer_send(*, offer, user, request=None):
     """Marks the offer sent and mails the contact their link to read, print and accept it."""
     offer = _set_state(offer, user, request, Offer.State.SENT, {Offer.State.DRAFT})
-    transaction.on_commit(lambda: offer_mail(offer=offer, request=request))
+    # Robust: a mail server that is down must not turn a sent offer into an error page; the link
+    # is on the offer page for staff to pass on, and the failure is logged.
+    transaction.on_commit(lambda: offer_mail(offer=offer, request=request), robust=True)
     return offer
 
 
@@ -482,9 +484,15 @@ def offer_accept_online(*, token, name, position, confirmed, request=None):
     if offer.state == Offer.State.DRAFT:
         raise ValidationError(_("This offer has been changed since it was sent to you; JIKU will send you the new "
                                 "version."), code="superseded")
-    return _accept(offer=offer, actor=None, request=request, number=number,
-                   acceptance={"channel": OfferAcceptance.Channel.ONLINE, "name": name.strip(),
-                               "position": position.strip(), "note": ""})
+    try:
+        return _accept(offer=offer, actor=None, request=request, number=number,
+                       acceptance={"channel": OfferAcceptance.Channel.ONLINE, "name": name.strip(),
+                                   "position": position.strip(), "note": ""})
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "prices_changed":  # staff's words would mean nothing to the customer
+            raise ValidationError(_("This offer can no longer be accepted as it stands; JIKU will send you an "
+                                    "updated one."), code="prices_changed") from None
+        raise
 
 
 def _signer_errors(name, position):

@@ -123,3 +123,27 @@ def test_the_printed_offer_never_shows_internal_sales_notes(seller_client, sent)
     assert "Proof of Concept" in page or "proof of concept" in page.lower()
     assert "mit dem Kunden" not in page and "with the customer" not in page
     assert "Handelsregister" in page or "HRB 00000" in page
+
+
+def test_a_price_change_since_sending_is_explained_to_the_customer_in_their_words(sent):
+    from decimal import Decimal
+
+    from services.models import ServiceTier
+
+    url, _ = link()
+    ServiceTier.objects.filter(slug=sent.tier.slug).update(fee_per_tenant=Decimal("999.00"))
+    page = Client().post(path(url), SIGNER).content.decode()
+    assert "JIKU sendet Ihnen ein aktualisiertes" in page and "Katalog" not in page
+    assert not OfferAcceptance.objects.exists() and not Tenant.objects.exists()
+
+
+def test_a_mail_server_that_is_down_does_not_break_sending(seller_client, seller, plans, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
+    offer = actions.offer_create_sample(user=seller, language="en")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = seller_client.post(f"/sales/offers/{offer.public_id}/send/", follow=True)
+    assert len(callbacks) == 1  # the mail was tried (and failed) after the commit
+    assert response.status_code == 200 and Offer.objects.get(pk=offer.pk).state == "sent"
+    assert "/offers/" in response.content.decode()  # the link to pass on by hand
