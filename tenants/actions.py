@@ -167,7 +167,9 @@ def invitation_issue(*, tenant, email, role, invited_by, request=None):
     )
     audit_record(action="invitation.created", tenant=tenant, request=request, actor=invited_by, obj=invitation,
                  details={"email": email, "role": role})
-    transaction.on_commit(lambda: invitation_send(invitation=invitation, request=request))
+    # Robust: a mail server that is down must not turn an accepted offer or an invitation into an error
+    # page after the commit; the invitation stays open and is logged.
+    transaction.on_commit(lambda: invitation_send(invitation=invitation, request=request), robust=True)
     return invitation
 
 

@@ -147,3 +147,14 @@ def test_a_mail_server_that_is_down_does_not_break_sending(seller_client, seller
     assert len(callbacks) == 1  # the mail was tried (and failed) after the commit
     assert response.status_code == 200 and Offer.objects.get(pk=offer.pk).state == "sent"
     assert "/offers/" in response.content.decode()  # the link to pass on by hand
+
+
+def test_the_customer_accepts_even_while_the_mail_server_is_down(sent, settings, django_capture_on_commit_callbacks):
+    url, _ = link()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(path(url), SIGNER)
+    assert response.status_code == 302
+    offer = Offer.objects.get(pk=sent.pk)
+    assert offer.state == "accepted" and offer.tenant.invitations.filter(email=offer.contact_email).exists()
