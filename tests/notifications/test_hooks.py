@@ -238,7 +238,7 @@ def test_staff_announce_maintenance_to_the_tenants_with_servers_on_the_node(tena
     assert Event.objects.get().payload["servers"] == ["db", "web"]
     deliver()
     message = mails("alice@example.com")[0]
-    assert message.subject == "[JIKU Cloud] Planned maintenance from 01/05/2030 10 p.m."
+    assert message.subject == "[JIKU Cloud] Planned maintenance from 5 Jan 2030, 22:00"
     assert "- db\n- web" in message.body and "New disks & firmware." in message.body
     assert mails("charlie@example.com") == []
 
