@@ -62,8 +62,12 @@ def order(page, words, kind, plan, image, hostname):
 
 
 def press(page, label):
+    """Click an action button and wait until it is queued: power buttons post through htmx, so the
+    click returns before the operation exists, and a page load right after it would cancel it."""
+    before = Operation.objects.count()
     page.once("dialog", lambda dialog: dialog.accept())
     page.click(f"main button:has-text('{label}')")
+    wait_for(lambda: Operation.objects.count() > before, timeout=30, message=f"{label} queued")
 
 
 def journey(page, live_server, settings, lang):
