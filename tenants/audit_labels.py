@@ -38,6 +38,7 @@ LABELS = {
     "node.drain": _("Node %(object)s drained"),
     "node.maintenance_on": _("Node %(object)s put into maintenance"),
     "node.maintenance_off": _("Node %(object)s back from maintenance"),
+    "node.maintenance_announced": _("Maintenance of node %(object)s announced"),
     "node.vds_registered": _("VDS %(object)s registered"),
     "offer.accepted": _("Offer %(object)s accepted"),
     "offer.created": _("Offer %(object)s created"),

@@ -98,6 +98,16 @@ def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
+def notifications_settled(timeout=30):
+    """Wait until the events an operation recorded are fanned out and their mails sent, so a worker
+    stopped afterwards leaves nothing half-written while the test database is flushed."""
+    from notifications.models import Delivery, Event
+
+    wait_for(lambda: not Event.objects.filter(fanned_out_at__isnull=True).exists()
+             and not Delivery.objects.filter(state__in=["pending", "sending"]).exists(),
+             timeout=timeout, message="notifications delivered")
+
+
 def wait_done(op, timeout=30):
     def finished():
         op.refresh_from_db()

@@ -16,7 +16,7 @@ from provisioning import actions, engine
 from provisioning.models import Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
 
-from .conftest import wait_done, wait_for
+from .conftest import notifications_settled, wait_done, wait_for
 
 CLONE = "POST /nodes/{node}/qemu/{vmid}/clone"
 
@@ -125,6 +125,7 @@ def test_a_lost_broker_message_is_requeued_by_the_sweep(tenant_a, vm_image, pve,
         settings.PROVISIONING_STALL_SECONDS = 0
         assert engine.sweep() == [op.pk]
         wait_done(op)
+        notifications_settled()
     assert op.state == Operation.State.SUCCEEDED
     assert pve.request_counts().get(CLONE) == 1
 
