@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tenants.access import sales_required
+from tenants.access import add_errors, sales_required
 
 from . import actions, documents
 from .forms import OfferForm, OnlineAcceptanceForm, PaperAcceptanceForm, UseCaseFormSet, use_cases_from
@@ -23,14 +23,6 @@ from .summary import summarise
 
 def _offer(public_id):
     return get_object_or_404(Offer.objects.select_related("tier", "cluster", "tenant"), public_id=public_id)
-
-
-def _add_errors(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _bound(request, offer):
@@ -71,7 +63,7 @@ def offer_edit(request, public_id):
                 offer=offer, user=request.user, request=request, fields=fields, use_cases=use_cases_from(formset)
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("Saved as revision %(revision)s.") % {"revision": offer.revision})
             return redirect("services:offer_edit", public_id=offer.public_id)
@@ -121,16 +113,24 @@ def offer_print(request, public_id):
     return HttpResponse(kept.html if kept else documents.offer_html(offer))
 
 
-@sales_required
-def offer_pdf(request, public_id):
-    offer = _offer(public_id)
+def _offer_pdf(request, offer):
+    """The accepted document's kept PDF, or the current revision's made now; None without WeasyPrint."""
     kept = _kept(offer)
     pdf = kept.pdf if kept and kept.pdf else documents.pdf(kept.html if kept else documents.offer_html(offer),
                                                            base_url=request.build_absolute_uri("/"))
     if pdf is None:
+        return None
+    return _pdf_response(bytes(pdf), f"{offer.number}-r{kept.revision.number if kept else offer.revision}.pdf")
+
+
+@sales_required
+def offer_pdf(request, public_id):
+    offer = _offer(public_id)
+    response = _offer_pdf(request, offer)
+    if response is None:
         messages.error(request, _("PDFs cannot be made on this server right now; please use the print view."))
         return redirect("services:offer_edit", public_id=offer.public_id)
-    return _pdf_response(bytes(pdf), f"{offer.number}-r{kept.revision.number if kept else offer.revision}.pdf")
+    return response
 
 
 @sales_required
@@ -142,7 +142,7 @@ def offer_accept(request, public_id):
         try:
             actions.offer_accept(offer=offer, user=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("Offer accepted: the customer's tenant, contract and orders are set up."))
             return redirect("services:offer_edit", public_id=offer.public_id)
@@ -151,7 +151,7 @@ def offer_accept(request, public_id):
     return render(request, "services/offer_accept.html", context)
 
 
-def _public_context(request, token):
+def _public_context(token):
     try:
         offer, number = actions.offer_from_link(token=token)
     except ValidationError as exc:
@@ -165,7 +165,7 @@ def _public_context(request, token):
 @require_http_methods(["GET", "POST"])
 def offer_public(request, token):
     """The customer's page behind the mailed link: the offer itself, and accepting it with obligation to pay."""
-    offer, current = _public_context(request, token)
+    offer, current = _public_context(token)
     kept = _kept(offer)
     form = OnlineAcceptanceForm(request.POST if request.method == "POST" else None)
     with translation.override(offer.language):  # the customer reads the offer's language throughout
@@ -173,7 +173,7 @@ def offer_public(request, token):
             try:
                 actions.offer_accept_online(token=token, request=request, **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 return redirect("services:offer_public", token=token)
         if kept is not None or not current:
@@ -185,15 +185,13 @@ def offer_public(request, token):
 
 
 def offer_public_pdf(request, token):
-    offer, current = _public_context(request, token)
-    kept = _kept(offer)
-    if kept is None and not current:
+    offer, current = _public_context(token)
+    if not current and _kept(offer) is None:
         raise Http404
-    pdf = kept.pdf if kept and kept.pdf else documents.pdf(kept.html if kept else documents.offer_html(offer),
-                                                           base_url=request.build_absolute_uri("/"))
-    if pdf is None:
+    response = _offer_pdf(request, offer)
+    if response is None:
         raise Http404
-    return _pdf_response(bytes(pdf), f"{offer.number}-r{kept.revision.number if kept else offer.revision}.pdf")
+    return response
 
 
 TRANSITIONS = {

@@ -453,6 +453,8 @@ def service_request_answer(*, service_request, user, state, answer, assignee=Non
     """Staff answer; the first answer stops the response clock, DONE closes the request."""
     if state not in ServiceRequest.State.values:
         raise ValidationError({"state": _("Choose a state.")})
+    if assignee is not None and not (assignee.is_staff and assignee.is_active):
+        raise ValidationError({"assignee": _("Only active JIKU staff can be assigned.")})
     with transaction.atomic():
         req = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
         before = (req.answer, req.state)

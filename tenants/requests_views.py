@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import actions
-from .access import tenant_required
+from .access import add_errors, tenant_required
 from .models import Duty, ServiceRequest
 
 SERVER_NAME_RE = re.compile(r"^[a-z0-9-]{1,63}$")
@@ -70,8 +70,7 @@ def request_create(request):
                 actions.service_request_create(tenant=request.tenant, user=request.user, request=request,
                                                **{f: form.cleaned_data[f] for f in ServiceRequestForm.Meta.fields})
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_errors(form, exc)
             else:
                 messages.success(request, _("Your request was sent to JIKU. You see the answer here."))
                 return redirect("tenants:request_list")

@@ -102,3 +102,13 @@ def test_the_server_page_offers_a_request_where_jiku_holds_the_duty(alice_client
     page = alice_client.get(reverse("provisioning:server_detail", args=[server.public_id])).content.decode()
     assert f"{reverse('tenants:request_create')}?duty=backups&amp;server={server.public_id}&amp;name={server.hostname}" in page
     assert "?duty=snapshots" not in page, "the customer takes snapshots themselves"
+
+
+def test_only_staff_can_be_assigned_whatever_the_door(bob, bob_client, otto, jiku_backups):
+    ask(bob_client)
+    req = ServiceRequest.objects.get()
+    with pytest.raises(ValidationError) as info:
+        actions.service_request_answer(service_request=req, user=otto, state="in_progress", answer="", assignee=bob)
+    assert "assignee" in info.value.message_dict
+    req.refresh_from_db()
+    assert req.assignee is None and req.state == "open"
