@@ -34,7 +34,7 @@ def at(day, hour=0):
 def reset():
     from billing.models import BillingRun, Invoice, InvoiceLine, NumberSeries
     from provisioning.models import Cluster, Operation, Server
-    from services.models import Contract, Order, Plan, ServiceTier
+    from services.models import Contract, DutyPrice, Order, Plan, ServiceTier
     from tenants.models import AuditEvent, Tenant
 
     with connection.cursor() as cursor:
@@ -50,13 +50,14 @@ def reset():
 def populate(tenants, servers_per_tenant):
     from provisioning.models import Cluster, Operation, Server
     from services.actions import contract_fees
-    from services.models import Contract, Order, Plan, ServiceTier
+    from services.models import Contract, DutyPrice, Order, Plan, ServiceTier
     from tenants.models import Tenant
 
     cluster = Cluster.objects.create(name="Bench billing", api_url="127.0.0.1:1", token_id="x@pve!x")
     plan = Plan.objects.create(name="VM M", slug="bench-vm", kind="qemu", cores=2, memory_mb=4096, disk_gb=80,
                                price_monthly=Decimal("19.90"))
-    tier = ServiceTier.objects.create(slug="bench-tier", name="Bench", fee_per_tenant=Decimal("49"), fee_per_server=Decimal("9"))
+    tier = ServiceTier.objects.create(slug="bench-tier", name="Bench")
+    DutyPrice.objects.update_or_create(duty="updates", defaults={"per_month": Decimal("49"), "per_server": Decimal("9")})
     fees = contract_fees(tier=tier, duties={"updates": "jiku"})
     rows = Tenant.objects.bulk_create([
         Tenant(name=f"Bench {i}", slug=f"bench-{i}", billing_address=f"Bench {i} GmbH\nWeg {i}\n10115 Berlin")

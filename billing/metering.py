@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from provisioning.models import Backup, Operation, Server
-from services.models import Contract, Order
+from services.models import Contract, Order, packs
 from services.pricing import cents
 from tenants.models import Duty
 
@@ -241,7 +241,12 @@ def usage(tenant, start, end, *, until=None, rates=None):
             monthly.append(("tier", _("Service tier %(tier)s") % {"tier": tier.get("name", contract.tier.name)},
                             tier["fee_per_tenant"]))
         for duty in fees.get("duties", []):
-            monthly.append(("duty", _("Managed by JIKU: %(duty)s") % {"duty": Duty(duty["duty"]).label}, duty["fee"]))
+            if Decimal(duty.get("fee") or 0):
+                monthly.append(("duty", _("Managed by JIKU: %(duty)s") % {"duty": Duty(duty["duty"]).label}, duty["fee"]))
+        for licence in fees.get("licences", []):
+            monthly.append(("licence", _("%(licence)s, %(count)s users") % {"licence": licence["name"],
+                                                                          "count": licence["quantity"]},
+                            str(Decimal(licence["price"]) * licence["quantity"])))
         if mins:
             for code, label, price in monthly:
                 result.charges.append(_charge(code, label, price, mins, month_minutes, detail=detail, started_at=a, ended_at=b))
@@ -264,10 +269,21 @@ def usage(tenant, start, end, *, until=None, rates=None):
             "server", description, price, seg.minutes, month_minutes, detail=f"{size_text(seg.size)} · {span_text(seg.start, seg.end)}",
             server_public_id=seg.server.public_id, started_at=seg.start, ended_at=seg.end,
         ))
+        for licence in seg.order.licences:
+            count = packs(seg.size["cores"], pack=licence["pack"], minimum=licence["minimum"])
+            result.charges.append(_charge(
+                "licence", f"{licence['name']} · {seg.server.hostname}", Decimal(licence["price"]) * count, seg.minutes,
+                month_minutes, detail=_("%(count)s packs of %(pack)s cores · %(span)s")
+                % {"count": count, "pack": licence["pack"], "span": span_text(seg.start, seg.end)},
+                server_public_id=seg.server.public_id, started_at=seg.start, ended_at=seg.end,
+            ))
     for contract in contracts:
-        tier = (contract.fees or {}).get("tier") or {}
-        fee = Decimal(tier.get("fee_per_server") or 0)
-        if not fee or not tier.get("manages_servers"):
+        fees = contract.fees or {}
+        tier = fees.get("tier") or {}
+        # Contracts before prices per duty carry one tier fee per server; later ones a fee per duty.
+        fee = Decimal(tier.get("fee_per_server") or 0) if tier.get("manages_servers") else Decimal("0")
+        fee += sum((Decimal(d.get("per_server") or 0) for d in fees.get("duties", [])), Decimal("0"))
+        if not fee:
             continue
         a, b = max(start, contract.started_at), min(cutoff, contract.ended_at or cutoff)
         mins = sum(minutes_between(max(a, s.start), min(b, s.end)) for s in segments

@@ -219,6 +219,7 @@ class InvoiceLine(models.Model):
         VDS = "vds", _("Dedicated server")
         ONCE = "once", _("One-off")
         BACKUP = "backup", _("Extra backups")
+        LICENCE = "licence", _("Licence")
         CORRECTION = "correction", _("Correction")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")

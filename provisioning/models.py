@@ -193,6 +193,10 @@ class Image(models.Model):
         return self.name
 
     @property
+    def is_windows(self):
+        return self.os_family == "windows"
+
+    @property
     def placement_nodes(self):
         """Names of the nodes a server from this image can go to; None means any node.
 

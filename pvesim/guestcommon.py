@@ -58,6 +58,13 @@ def check_sshkeys(value):
             raise die("SSH public key validation error")
 
 
+WINDOWS_OSTYPES = {"wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11"}
+
+
+def is_windows(ostype):
+    return str(ostype or "") in WINDOWS_OSTYPES
+
+
 def hash_password(value):
     if re.match(r"^\$(?:[156]|2[ay])(\$.+){2}", str(value)):
         return str(value)
@@ -101,7 +108,9 @@ def apply_config_values(kind, config, params, sync=True):
         elif key == "sshkeys":
             check_sshkeys(value)
         elif key == "cipassword":
-            value = hash_password(value)
+            # cloudbase-init on Windows cannot use a crypt hash, so a Windows guest keeps it as given.
+            if not is_windows(params.get("ostype") or config.get("ostype")):
+                value = hash_password(value)
         elif is_disk_key(kind, key):
             parsed = value.split(",")
             m = re.match(r"^([a-z][a-z0-9\-_.]*[a-z0-9]):(\d+(?:\.\d+)?|cloudinit)$", parsed[0], re.I)

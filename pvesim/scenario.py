@@ -76,6 +76,17 @@ def _cloud_template(vmid, name, mac):
     }
 
 
+def _windows_template(vmid, name, mac):
+    """A Windows Server template prepared with cloudbase-init, as JIKU would build it once."""
+    template = _cloud_template(vmid, name, mac)
+    config = template["config"]
+    config.update({"ostype": "win11", "memory": 4096, "ciuser": "Administrator", "citype": "configdrive2",
+                   "bios": "ovmf", "machine": "pc-q35-9.2", "vga": "std",
+                   "scsi0": f"templates:{vmid}/base-{vmid}-disk-0.qcow2,size=32G"})
+    config.pop("serial0", None)
+    return template
+
+
 DEMO = {
     "cluster_name": "pve-cluster",
     "nodes": [{"name": n, "cpus": 32, "memory_gib": 128, "disk_gib": 100} for n in ("pve", "pve2", "pve3")],
@@ -91,7 +102,8 @@ DEMO = {
     "vztmpl": [{"name": n, "size": s} for n, s in VZTMPLS],
     "aplinfo": APLINFO,
     "guests": [_cloud_template(9000, "debian-12-cloud", "BC:24:11:00:90:00"),
-               _cloud_template(9001, "ubuntu-2404-cloud", "BC:24:11:00:90:01")],
+               _cloud_template(9001, "ubuntu-2404-cloud", "BC:24:11:00:90:01"),
+               _windows_template(9002, "windows-2022-cloudbase", "BC:24:11:00:90:02")],
     "pools": [],
     "ha": [],
 }

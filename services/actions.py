@@ -22,13 +22,14 @@ from provisioning import actions as provisioning
 from provisioning.models import Cluster, Image
 from tenants import actions as tenant_actions
 from tenants.audit import audit_record, client_ip
-from tenants.models import Duty, Party, Role
+from tenants.models import Role
 
 from . import documents, rules, sample
-from .contracts import default_backup_policy, effective_duties, manages_servers
+from .contracts import default_backup_policy, effective_duties
 from .models import (
     GUEST_KIND,
     Contract,
+    Licence,
     Offer,
     OfferAcceptance,
     OfferRevision,
@@ -37,7 +38,7 @@ from .models import (
     Target,
     UseCase,
 )
-from .pricing import quote
+from .pricing import core_licences, managed_fees, offer_licences, quote
 from .sizing import size
 
 OFFER_VALID_DAYS = 30
@@ -46,7 +47,7 @@ OFFER_FIELDS = [
     "tier", "duties", "hosting", "cluster", "node_name", "headroom_percent", "setup_fee", "migration_fee", "poc_fee",
     "term_months", "valid_until",
 ]
-USE_CASE_FIELDS = ["name", "current_solution", "target", "plan", "image", "hostname", "note"]
+USE_CASE_FIELDS = ["name", "current_solution", "target", "plan", "image", "hostname", "note", "licences"]
 
 
 def require_seller(user):
@@ -95,11 +96,14 @@ def order_create(
     """
     _check_order(plan, image)
     price = plan.price_monthly if node is None or node.dedicated_tenant_id is None else 0
+    # A licence is owed on the customer's own VDS too: Microsoft licenses the guest, not the host.
+    licences = [{"code": lic.code, "name": lic.name, "pack": lic.pack_cores, "minimum": lic.minimum_cores,
+                 "price": str(lic.price_monthly)} for lic in core_licences(image)]
     with transaction.atomic():
         if pending:
             return Order.objects.create(
                 tenant=tenant, plan=plan, hostname=hostname, price_monthly=price, state=Order.State.PENDING,
-                node=node, image=image, offer=offer, created_by=user,
+                node=node, image=image, offer=offer, licences=licences, created_by=user,
             )
         server = _build(
             tenant=tenant, plan=plan, image=image, hostname=hostname, ssh_keys=ssh_keys, password=password, node=node,
@@ -107,7 +111,7 @@ def order_create(
         )
         return Order.objects.create(
             tenant=tenant, plan=plan, server=server, hostname=hostname, price_monthly=price, node=node, image=image,
-            offer=offer, created_by=user,
+            offer=offer, licences=licences, created_by=user,
         )
 
 
@@ -151,14 +155,19 @@ def orders_place_pending(*, offer=None):
 # Contracts ------------------------------------------------------------------------------------
 
 
-def contract_fees(*, tier, duties, offer=None, vds=None):
-    """The prices a contract freezes: what billing charges every month and once, in exact decimals."""
-    fees = tier.duty_fees()
+def contract_fees(*, tier, duties, offer=None, vds=None, user_licences=()):
+    """The prices a contract freezes: what billing charges every month and once, in exact decimals.
+
+    Managed duties cost what JIKU charges for the duty, per customer and per managed server; per-user
+    licences are agreed for the offer's number of users.
+    """
+    users = max(offer.employees or 1, 1) if offer is not None else 1
     return {
-        "tier": {"slug": tier.slug, "name": tier.name, "fee_per_tenant": str(tier.fee_per_tenant),
-                 "fee_per_server": str(tier.fee_per_server), "manages_servers": manages_servers(duties)},
-        "duties": [{"duty": d, "fee": str(fees[d])} for d in Duty.values
-                   if fees.get(d) and duties.get(d) == Party.JIKU],
+        "tier": {"slug": tier.slug, "name": tier.name},
+        "duties": [{"duty": d, "fee": str(per_month), "per_server": str(per_server)}
+                   for d, per_month, per_server in managed_fees(duties) if per_month or per_server],
+        "licences": [{"code": lic.code, "name": lic.name, "quantity": users, "price": str(lic.price_monthly)}
+                     for lic in user_licences],
         "vds": {"name": vds.name, "price": str(vds.price_monthly)} if vds is not None else None,
         "once": [{"code": code, "amount": str(amount)} for code, amount in (
             ("setup", offer.setup_fee), ("migration", offer.migration_fee), ("poc", offer.poc_fee)) if amount]
@@ -168,7 +177,8 @@ def contract_fees(*, tier, duties, offer=None, vds=None):
     }
 
 
-def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, vds=None, user=None, request=None):
+def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, vds=None, user_licences=(), user=None,
+                   request=None):
     """Bind `tenant` to `tier` and write who holds each duty; a running contract ends here.
 
     The contract freezes its prices (contract_fees): a later change of the tier's fees or the VDS
@@ -180,7 +190,8 @@ def contract_start(*, tenant, tier, duties=None, offer=None, term_months=12, vds
         Contract.objects.filter(tenant=tenant, ended_at__isnull=True).update(ended_at=now)
         contract = Contract.objects.create(
             tenant=tenant, tier=tier, offer=offer, duties=matrix, term_months=term_months, started_at=now,
-            fees=contract_fees(tier=tier, duties=matrix, offer=offer, vds=vds), created_by=user,
+            fees=contract_fees(tier=tier, duties=matrix, offer=offer, vds=vds, user_licences=user_licences),
+            created_by=user,
         )
         tenant_actions.responsibilities_set(tenant=tenant, duties=matrix, by=user, request=request)
         tenant_actions.response_times_set(tenant=tenant, critical_hours=tier.response_critical_hours,
@@ -249,7 +260,7 @@ def _snapshot(offer, use_cases):
     data.update(tier=offer.tier.slug, cluster=offer.cluster_id, duties=offer.duties, challenges=offer.challenges)
     data["use_cases"] = [
         {"name": u.name, "current_solution": u.current_solution, "target": u.target, "hostname": u.hostname,
-         "plan": u.plan.slug if u.plan else None, "image": u.image_id, "note": u.note}
+         "plan": u.plan.slug if u.plan else None, "image": u.image_id, "note": u.note, "licences": u.licences}
         for u in use_cases
     ]
     return data
@@ -297,10 +308,10 @@ def offer_create_sample(*, user, request=None, company=None, contact_email=None,
         valid_until=timezone.localdate() + timedelta(days=OFFER_VALID_DAYS), created_by=user,
         **{k: v for k, v in sample.COMMON.items() if k not in ("tier_slug", "contact_email", "node_name")},
     )
-    active_rules = list(rules.SuggestionRule.objects.filter(active=True))
+    active_rules = list(rules.SuggestionRule.objects.filter(active=True).prefetch_related("licences"))
     use_cases = []
     for name, current in data["use_cases"]:
-        suggestion = rules.suggest(name, current, active_rules) or {"target": Target.SAAS}
+        suggestion = rules.suggest(name, current, active_rules, cluster=offer.cluster) or {"target": Target.SAAS}
         use_cases.append(UseCase(name=name, current_solution=current, **suggestion))
     for _attempt in range(5):
         try:
@@ -533,7 +544,8 @@ def _accept(*, offer, actor, request, number, acceptance):
         _make_room(tenant, sizing.guests)
         node = _register_vds(offer, tenant, sizing, actor, request) if offer.hosting == Offer.Hosting.VDS and sizing.guests else None
         contract_start(tenant=tenant, tier=offer.tier, duties=offer.duties, offer=offer, term_months=offer.term_months,
-                       vds=sizing.vds if node is not None else None, user=actor, request=request)
+                       vds=sizing.vds if node is not None else None, user=actor, request=request,
+                       user_licences=[lic for lic in offer_licences(sizing.guests) if lic.metric == Licence.Metric.PER_USER])
         tenant_actions.invitation_issue(tenant=tenant, email=offer.contact_email, role=Role.OWNER, invited_by=actor,
                                         request=request)
         for guest in sizing.guests:

@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from .models import (
     Contract,
+    DutyPrice,
+    Licence,
     Offer,
     OfferAcceptance,
     OfferRevision,
@@ -36,8 +38,21 @@ class TierDutyInline(admin.TabularInline):
 
 @admin.register(ServiceTier)
 class ServiceTierAdmin(admin.ModelAdmin):
-    list_display = ["name", "fee_per_tenant", "fee_per_server", "response_critical_hours", "customisable", "active"]
+    list_display = ["name", "response_critical_hours", "response_normal_hours", "customisable", "active"]
     inlines = [TierDutyInline]
+
+
+@admin.register(DutyPrice)
+class DutyPriceAdmin(admin.ModelAdmin):
+    # Prices belong to duties, not tiers: one row per duty, changed in place, never added twice.
+    list_display = ["duty", "per_month", "per_server"]
+    list_editable = ["per_month", "per_server"]
+
+
+@admin.register(Licence)
+class LicenceAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "metric", "pack_cores", "minimum_cores", "price_monthly", "os_family", "active"]
+    list_filter = ["metric", "active"]
 
 
 @admin.register(VdsSize)
@@ -47,7 +62,8 @@ class VdsSizeAdmin(admin.ModelAdmin):
 
 @admin.register(SuggestionRule)
 class SuggestionRuleAdmin(admin.ModelAdmin):
-    list_display = ["position", "name", "keywords", "target", "hostname", "warning", "active"]
+    list_display = ["position", "name", "keywords", "target", "hostname", "os_family", "warning", "active"]
+    filter_horizontal = ["licences"]
     list_display_links = ["name"]
     list_editable = ["position", "active"]
 

@@ -1,5 +1,6 @@
 """Input checks for the sales pages; the rules that need the database live in actions.py."""
 
+import json
 from decimal import Decimal
 
 from django import forms
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from provisioning.models import Cluster, Image
 from tenants.models import Duty, Party
 
-from .models import Offer, Plan, ServiceTier, UseCase
+from .models import Licence, Offer, Plan, ServiceTier, UseCase
 
 MAX_FEE = Decimal("1000000")
 
@@ -39,11 +40,18 @@ class OfferForm(forms.ModelForm):
             self.fields[name].validators.append(MaxValueValidator(MAX_FEE))
         for name in ("employees", "headroom_percent", "server_age_years"):
             self.fields[name].widget.attrs["min"] = 0
-        current = self.instance.duties or {}
+        # A new offer, or one whose tier sets the duties, starts from the tier's own split.
+        tier = self.instance.tier if self.instance.tier_id else None
+        current = self.instance.duties or (tier.default_duties() if tier else {})
+        self.tier_defaults = {str(t.pk): t.default_duties() for t in self.fields["tier"].queryset.prefetch_related("duties")}
         for duty in Duty:
             self.fields[f"duty_{duty.value}"] = forms.ChoiceField(
                 label=duty.label, choices=Party.choices, initial=current.get(duty.value, Party.CUSTOMER)
             )
+
+    def tier_defaults_json(self):
+        # Read by static/js/app.js: choosing a tier loads its own split of the duties.
+        return json.dumps(self.tier_defaults)
 
     def duty_fields(self):
         return [self[f"duty_{duty.value}"] for duty in Duty]
@@ -56,12 +64,19 @@ class OfferForm(forms.ModelForm):
 
 
 class UseCaseForm(forms.ModelForm):
+    licences = forms.MultipleChoiceField(
+        label=_("Licences per user"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Windows Server itself is counted per core for every Windows server."),
+    )
+
     class Meta:
         model = UseCase
-        fields = ["name", "current_solution", "target", "plan", "image", "hostname", "note"]
+        fields = ["name", "current_solution", "target", "plan", "image", "hostname", "note", "licences"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["licences"].choices = list(
+            Licence.objects.filter(active=True, metric=Licence.Metric.PER_USER).values_list("code", "name"))
         self.fields["plan"].queryset = Plan.objects.filter(active=True)
         self.fields["image"].queryset = Image.objects.filter(tenant__isnull=True, active=True)
         self.fields["image"].empty_label = _("(default image)")

@@ -61,6 +61,9 @@ class Order(models.Model):
     node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     offer = models.ForeignKey("Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    # The per-core licences the image needs, with the prices of the day: billing charges them by the
+    # server's cores, so a resize changes the packs but never the agreed price per pack.
+    licences = models.JSONField(_("licences"), default=list, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -91,8 +94,6 @@ class ServiceTier(models.Model):
     name = models.CharField(_("name"), max_length=60)
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     description = models.TextField(_("description"), blank=True)
-    fee_per_tenant = models.DecimalField(_("monthly fee per customer (net, EUR)"), default=0, **MONEY)
-    fee_per_server = models.DecimalField(_("monthly fee per managed server (net, EUR)"), default=0, **MONEY)
     response_critical_hours = models.PositiveIntegerField(_("response time, critical (hours)"), default=4)
     response_normal_hours = models.PositiveIntegerField(_("response time, normal (hours)"), default=24)
     customisable = models.BooleanField(
@@ -127,30 +128,100 @@ class ServiceTier(models.Model):
         rows = {d.duty: d.party for d in self.duties.all()}
         return {duty: rows.get(duty, Party.CUSTOMER) for duty in Duty.values}
 
-    def duty_fees(self):
-        return {d.duty: d.monthly_fee for d in self.duties.all()}
 
 
 class TierDuty(models.Model):
     tier = models.ForeignKey(ServiceTier, on_delete=models.CASCADE, related_name="duties")
     duty = models.CharField(_("duty"), max_length=32, choices=Duty.choices)
     party = models.CharField(_("responsible by default"), max_length=16, choices=Party.choices, default=Party.CUSTOMER)
-    monthly_fee = models.DecimalField(
-        _("monthly fee when JIKU holds it (net, EUR)"), default=0, **MONEY,
-        help_text=_("Zero where the tier fee already covers it."),
-    )
 
     class Meta:
         ordering = ["tier", "duty"]
         constraints = [
             models.UniqueConstraint(fields=["tier", "duty"], name="one_row_per_tier_duty"),
-            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="tier_duty_fee_not_negative"),
         ]
         verbose_name = _("tier duty")
         verbose_name_plural = _("tier duties")
 
     def __str__(self):
         return f"{self.tier}: {self.get_duty_display()}"
+
+
+class DutyPrice(models.Model):
+    """What JIKU charges for holding a duty, whatever the tier: the same duties cost the same.
+
+    A tier only says who holds each duty by default (and how fast JIKU answers); the managed-service
+    price of an offer or contract is the sum over the duties JIKU holds.
+    """
+
+    duty = models.CharField(_("duty"), max_length=32, choices=Duty.choices, unique=True)
+    per_month = models.DecimalField(_("monthly fee per customer (net, EUR)"), default=0, validators=NOT_NEGATIVE, **MONEY)
+    per_server = models.DecimalField(
+        _("monthly fee per managed server (net, EUR)"), default=0, validators=NOT_NEGATIVE, **MONEY,
+        help_text=_("Charged for every server (not staging copies) while JIKU holds the duty."),
+    )
+
+    class Meta:
+        ordering = ["duty"]
+        constraints = [
+            models.CheckConstraint(condition=Q(per_month__gte=0, per_server__gte=0), name="duty_price_not_negative"),
+        ]
+        verbose_name = _("duty price")
+        verbose_name_plural = _("duty prices")
+
+    def __str__(self):
+        return self.get_duty_display()
+
+
+class Licence(models.Model):
+    """Software JIKU rents to the customer with the servers, as hosting providers do under
+    Microsoft's SPLA: Windows Server per virtual core (with a minimum per server), Remote Desktop
+    and SQL Server per user (SAL)."""
+
+    class Metric(models.TextChoices):
+        PER_CORE = "core", _("per core pack of a server")
+        PER_USER = "user", _("per user")
+
+    code = models.SlugField(_("code"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    metric = models.CharField(_("licensed"), max_length=8, choices=Metric.choices)
+    pack_cores = models.PositiveSmallIntegerField(
+        _("cores per pack"), default=2, validators=[MinValueValidator(1)], help_text=_("Only for per-core licences.")
+    )
+    minimum_cores = models.PositiveSmallIntegerField(
+        _("minimum cores per server"), default=0, help_text=_("Only for per-core licences: a smaller server pays for this many.")
+    )
+    price_monthly = models.DecimalField(_("monthly price per pack or user (net, EUR)"), validators=NOT_NEGATIVE, **MONEY)
+    # Every server built from an image of this OS family needs the licence (Windows Server for Windows).
+    os_family = models.CharField(_("required by the OS family"), max_length=32, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["metric", "name"]
+        constraints = [models.CheckConstraint(condition=Q(price_monthly__gte=0), name="licence_price_not_negative")]
+        verbose_name = _("licence")
+        verbose_name_plural = _("licences")
+
+    def __str__(self):
+        return self.name
+
+    def packs(self, cores):
+        """How many packs a server with `cores` virtual cores pays for."""
+        return packs(cores, pack=self.pack_cores, minimum=self.minimum_cores)
+
+    @property
+    def explanation(self):
+        """How the licence is counted, in the words the offer uses."""
+        if self.metric == self.Metric.PER_CORE:
+            return _("%(name)s: rented monthly under Microsoft's SPLA per %(pack)s virtual cores, at least "
+                     "%(minimum)s cores per server.") % {"name": self.name, "pack": self.pack_cores,
+                                                         "minimum": self.minimum_cores}
+        return _("%(name)s: rented monthly per user who works with it (SAL).") % {"name": self.name}
+
+
+def packs(cores, *, pack, minimum):
+    """Core packs a server pays for: all its virtual cores, at least the minimum, in whole packs."""
+    return -(-max(int(cores), int(minimum)) // int(pack))
 
 
 class VdsSize(models.Model):
@@ -201,6 +272,11 @@ class SuggestionRule(models.Model):
     min_memory_mb = models.PositiveIntegerField(_("min. memory (MiB)"), default=1024)
     min_disk_gb = models.PositiveIntegerField(_("min. disk (GiB)"), default=10)
     warning = models.CharField(_("warning"), max_length=32, choices=Warning.choices, blank=True)
+    os_family = models.CharField(
+        _("operating system"), max_length=32, blank=True,
+        help_text=_("The image family the guest is built from, e.g. windows; empty for the cluster's default image."),
+    )
+    licences = models.ManyToManyField(Licence, blank=True, related_name="rules", verbose_name=_("licences"))
     explanation = models.TextField(_("why"), blank=True)
     active = models.BooleanField(_("active"), default=True)
 
@@ -362,6 +438,8 @@ class UseCase(models.Model):
     )
     hostname = models.CharField(_("hostname"), max_length=63, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # Codes of the per-user licences the use case needs (Remote Desktop for a terminal server, ...).
+    licences = models.JSONField(_("licences"), default=list, blank=True)
 
     class Meta:
         ordering = ["position", "id"]

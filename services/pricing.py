@@ -9,12 +9,12 @@ Decimal throughout; a float never touches it.
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from tenants.models import Duty, Party
 
-from .contracts import manages_servers
-from .models import Offer
+from .models import DutyPrice, Licence, Offer
 
 VAT_RATE = Decimal("0.19")
 CENT = Decimal("0.01")
@@ -108,14 +108,58 @@ def quote(*, offer, sizing, duties):
             q.monthly.append(
                 Line(f"{guest.hostname} ({guest.plan.name})", 1, guest.plan.price_monthly)
             )
-    tier = offer.tier
-    if tier.fee_per_tenant:
-        q.monthly.append(Line(_("Managed service: %(tier)s") % {"tier": tier.involvement}, 1, tier.fee_per_tenant))
-    if tier.fee_per_server and sizing.guests and manages_servers(duties):
-        q.monthly.append(Line(_("Managed servers"), len(sizing.guests), tier.fee_per_server))
-    fees = tier.duty_fees()
-    for duty in Duty.values:
-        fee = fees.get(duty) or Decimal("0")
-        if fee and duties.get(duty) == Party.JIKU:
-            q.monthly.append(Line(_("Managed by JIKU: %(duty)s") % {"duty": Duty(duty).label}, 1, fee))
+    q.monthly.extend(managed_lines(duties, servers=len(sizing.guests)))
+    q.monthly.extend(licence_lines(sizing.guests, users=offer.employees))
     return q
+
+
+def held_by_jiku(duties):
+    return [d for d in Duty.values if duties.get(d) == Party.JIKU]
+
+
+def managed_fees(duties):
+    """(duty, fee per month, fee per server) for each duty JIKU holds: whatever the tier, the same
+    duties cost the same."""
+    prices = DutyPrice.objects.in_bulk(field_name="duty")
+    return [(d, prices[d].per_month, prices[d].per_server) for d in held_by_jiku(duties) if d in prices]
+
+
+def managed_lines(duties, *, servers):
+    lines, per_server = [], Decimal("0")
+    for duty, per_month, server_fee in managed_fees(duties):
+        if per_month:
+            lines.append(Line(_("Managed by JIKU: %(duty)s") % {"duty": Duty(duty).label}, 1, per_month))
+        per_server += server_fee
+    if per_server and servers:
+        lines.append(Line(_("Server management by JIKU, per server"), servers, per_server))
+    return lines
+
+
+def core_licences(image):
+    """The per-core licences every server from `image` needs (Windows Server for a Windows image)."""
+    if image is None or not image.os_family:
+        return []
+    return list(Licence.objects.filter(active=True, metric=Licence.Metric.PER_CORE, os_family=image.os_family))
+
+
+def licence_lines(guests, *, users):
+    """Windows Server per core for each Windows guest; per-user licences once, for every user."""
+    lines = []
+    for guest in guests:
+        for licence in core_licences(guest.image):
+            lines.append(Line(_("%(licence)s for %(hostname)s, %(cores)s cores, per %(pack)s cores")
+                              % {"licence": licence.name, "hostname": guest.hostname, "cores": guest.plan.cores,
+                                 "pack": licence.pack_cores},
+                              licence.packs(guest.plan.cores), licence.price_monthly))
+    codes = sorted({code for guest in guests for code in guest.licences})
+    for licence in Licence.objects.filter(active=True, metric=Licence.Metric.PER_USER, code__in=codes):
+        lines.append(Line(_("%(licence)s, per user") % {"licence": licence.name}, max(users or 1, 1), licence.price_monthly))
+    return lines
+
+
+def offer_licences(guests):
+    """The licences an offer's guests need, for the explanations under the price table."""
+    codes = {code for guest in guests for code in guest.licences}
+    families = {guest.image.os_family for guest in guests if guest.image is not None and guest.image.os_family}
+    return list(Licence.objects.filter(active=True).filter(
+        Q(metric=Licence.Metric.PER_USER, code__in=codes) | Q(metric=Licence.Metric.PER_CORE, os_family__in=families)))

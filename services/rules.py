@@ -8,6 +8,8 @@ is suggested, so prices follow the catalogue without the rules naming plans.
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from provisioning.models import Image
+
 from .models import GUEST_KIND, Plan, SuggestionRule, Target
 
 
@@ -28,16 +30,26 @@ def plan_for(kind, *, cores=1, memory_mb=0, disk_gb=0):
     )
 
 
-def suggest(name, current_solution="", rules=None):
-    """A dict of UseCase fields (target, hostname, plan, note) or {} when no rule applies."""
+def image_for(kind, os_family, cluster):
+    """The cluster's public image of that OS family (the newest by name), or None for the default."""
+    if not os_family or cluster is None:
+        return None
+    images = Image.objects.filter(cluster=cluster, tenant__isnull=True, active=True, approved=True,
+                                  status=Image.Status.READY, kind=kind, os_family=os_family)
+    return images.order_by("-name").first()
+
+
+def suggest(name, current_solution="", rules=None, *, cluster=None):
+    """A dict of UseCase fields (target, hostname, plan, image, licences, note) or {} when no rule applies."""
     rule = match(name, current_solution, rules)
     if rule is None:
         return {}
-    suggestion = {"target": rule.target, "hostname": rule.hostname, "plan": None, "note": rule.explanation}
+    suggestion = {"target": rule.target, "hostname": rule.hostname, "plan": None, "note": rule.explanation,
+                  "licences": sorted(lic.code for lic in rule.licences.all() if lic.active)}
     if rule.target in GUEST_KIND:
-        suggestion["plan"] = plan_for(
-            GUEST_KIND[rule.target], cores=rule.min_cores, memory_mb=rule.min_memory_mb, disk_gb=rule.min_disk_gb
-        )
+        kind = GUEST_KIND[rule.target]
+        suggestion["plan"] = plan_for(kind, cores=rule.min_cores, memory_mb=rule.min_memory_mb, disk_gb=rule.min_disk_gb)
+        suggestion["image"] = image_for(kind, rule.os_family, cluster)
     return suggestion
 
 

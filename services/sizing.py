@@ -24,6 +24,7 @@ class Guest:
     plan: object
     image: object = None
     use_cases: list = field(default_factory=list)
+    licences: set = field(default_factory=set)
 
 
 @dataclass
@@ -62,6 +63,7 @@ def guests(use_cases):
             guest.plan = use_case.plan
         guest.image = guest.image or use_case.image
         guest.use_cases.append(use_case.name)
+        guest.licences.update(use_case.licences or [])
     # Containers first: the Nextcloud container is built first and so gets the cluster's first VMID.
     return sorted(by_host.values(), key=lambda g: (g.kind != "lxc", list(by_host).index(g.hostname)))
 

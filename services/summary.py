@@ -5,7 +5,7 @@ from django.conf import settings
 from . import rules
 from .contracts import effective_duties, matrix
 from .models import Target
-from .pricing import VAT_RATE, Quote, quote
+from .pricing import VAT_RATE, Quote, offer_licences, quote
 from .sizing import MIN_VDS_CORES, MIN_VDS_DISK_GB, MIN_VDS_MEMORY_GB, size
 
 
@@ -24,6 +24,7 @@ def summarise(offer, use_cases, revision=None):
         "sizing": sizing,
         "minimum": {"cores": MIN_VDS_CORES, "memory_gb": MIN_VDS_MEMORY_GB, "disk_gb": MIN_VDS_DISK_GB},
         "quote": shown,
+        "licences": offer_licences(sizing.guests),
         "prices_changed": (today.monthly_total, today.once_total) != (shown.monthly_total, shown.once_total),
         "vat_percent": int(VAT_RATE * 100),
         "warnings": rules.warnings(use_cases),

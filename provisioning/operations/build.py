@@ -54,6 +54,9 @@ def configure(ctx):
             cipassword=decrypt(ctx.params.get("password", "")) or None, ssh_keys=s.ssh_keys or None,
             ipconfig0=guests.ipconfig(s), nameserver=pool.nameserver if pool and pool.nameserver else None,
             net0=f"virtio,bridge={s.cluster.bridge}",
+            # Windows reads cloud-init through cloudbase-init, which only knows the config-drive format
+            # (Proxmox's default for a Windows ostype; said explicitly for templates without one).
+            citype="configdrive2" if s.image is not None and s.image.is_windows else None,
             # Proxmox starts it again when its node reboots, without waiting for the portal.
             onboot=True,
         )

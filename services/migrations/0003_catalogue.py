@@ -1,12 +1,10 @@
-"""Installs services.catalogue (tiers, VDS sizes, rules, Sales group) and the pending-order schedule."""
+"""The pending-order schedule. The catalogue (tiers, VDS sizes, rules, Sales group) was installed
+here too; it is installed by 0007 now, whose models it needs."""
 
 from django.db import migrations
 
-from services.catalogue import install
-
 
 def create(apps, schema_editor):
-    install(apps)
     Interval = apps.get_model("django_celery_beat", "IntervalSchedule")
     Periodic = apps.get_model("django_celery_beat", "PeriodicTask")
     interval, _ = Interval.objects.get_or_create(every=60, period="seconds")

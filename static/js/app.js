@@ -21,6 +21,19 @@
     }
   });
 
+  // The offer form: a newly chosen tier brings its own split of the duties (captured before htmx
+  // posts the live price, so the price follows the loaded split).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    var form = el.form;
+    if (el.name !== "tier" || !form || !form.hasAttribute("data-tier-duties")) { return; }
+    var split = JSON.parse(form.getAttribute("data-tier-duties"))[el.value] || {};
+    Object.keys(split).forEach(function (duty) {
+      var select = form.elements["duty_" + duty];
+      if (select) { select.value = split[duty]; }
+    });
+  }, true);
+
   document.addEventListener("click", function (event) {
     var el = event.target.closest && event.target.closest("[data-print]");
     if (el) {

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from provisioning.models import Cluster, Node, Operation, Server
-from services.models import Contract, Order, Plan, ServiceTier, TierDuty
+from services.models import Contract, DutyPrice, Order, Plan, ServiceTier, TierDuty
 
 TZ = timezone.get_default_timezone()
 ADDRESS = "Alpha GmbH\nHauptstr. 1\n10115 Berlin"
@@ -41,10 +41,11 @@ def plans(db):
 
 @pytest.fixture
 def tier(db):
-    tier = ServiceTier.objects.create(slug="t-managed", name="Managed", fee_per_tenant=Decimal("50.00"),
-                                      fee_per_server=Decimal("10.00"))
-    TierDuty.objects.create(tier=tier, duty="backups", party="jiku", monthly_fee=Decimal("5.00"))
-    TierDuty.objects.create(tier=tier, duty="updates", party="jiku", monthly_fee=Decimal("0"))
+    tier = ServiceTier.objects.create(slug="t-managed", name="Managed")
+    TierDuty.objects.create(tier=tier, duty="backups", party="jiku")
+    TierDuty.objects.create(tier=tier, duty="updates", party="jiku")
+    DutyPrice.objects.update_or_create(duty="updates", defaults={"per_month": Decimal("50.00"), "per_server": Decimal("10.00")})
+    DutyPrice.objects.update_or_create(duty="backups", defaults={"per_month": Decimal("5.00"), "per_server": Decimal("0")})
     return tier
 
 

@@ -8,6 +8,7 @@ from billing.actions import billing_run, invoice_draft
 from billing.models import Invoice, Rate
 from provisioning.actions import tenant_suspend
 from provisioning.models import Operation
+from services.models import DutyPrice
 from tests.billing.conftest import at, billable, delete, ordered_server, resize, start_contract
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def lines_of(invoice):
 def test_a_month_with_orders_a_resize_a_deletion_a_failed_order_a_suspension_and_the_managed_fee(april, tenant_a):
     invoice = invoice_draft(tenant=tenant_a, year=2026, month=4)
     assert lines_of(invoice) == [
-        ("tier", "Service tier Managed", Decimal("1.0000"), Decimal("50.0000"), Decimal("50.00")),
+        ("duty", "Managed by JIKU: Updates and upgrades", Decimal("1.0000"), Decimal("50.0000"), Decimal("50.00")),
         ("duty", "Managed by JIKU: Backups", Decimal("1.0000"), Decimal("5.0000"), Decimal("5.00")),
         # 1-16 April at the ordered size, then 16-30 April at 4 cores, 8 GiB, 100 GiB: 19.90 + 2 x 5 + 4 x 2 + 20 x 0.10
         ("server", "db · VM M", Decimal("0.5000"), Decimal("19.9000"), Decimal("9.95")),
@@ -117,8 +118,7 @@ def test_editing_prices_never_changes_an_issued_invoice(april, tenant_a, plans, 
     before = lines_of(invoice), invoice.gross
     plans["vm-m"].price_monthly = Decimal("99.00")
     plans["vm-m"].save()
-    tier.fee_per_server = Decimal("99.00")
-    tier.save()
+    DutyPrice.objects.filter(duty="updates").update(per_server=Decimal("99.00"))
     Rate.objects.create(code="core", amount=Decimal("50.00"), valid_from=at(2026, 4, 2))
     invoice.refresh_from_db()
     assert (lines_of(invoice), invoice.gross) == before

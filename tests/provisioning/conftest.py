@@ -75,6 +75,14 @@ def vm_image(cluster):
 
 
 @pytest.fixture
+def windows_image(cluster):
+    return Image.objects.create(
+        cluster=cluster, name="Windows Server 2022", kind=Image.Kind.QEMU, template_vmid=9002, template_node="pve",
+        os_family="windows", default_user="Administrator", cloud_init=True, min_disk_gb=32,
+    )
+
+
+@pytest.fixture
 def ct_image(cluster):
     return Image.objects.create(
         cluster=cluster, name="Debian 12 (container)", kind=Image.Kind.LXC, volid=DEBIAN_CT, min_disk_gb=2

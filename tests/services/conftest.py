@@ -78,7 +78,7 @@ def form_data(offer, **overrides):
             f"uc-{i}-id": uc.pk, f"uc-{i}-offer": offer.pk, f"uc-{i}-name": uc.name,
             f"uc-{i}-current_solution": uc.current_solution, f"uc-{i}-target": uc.target,
             f"uc-{i}-plan": uc.plan_id or "", f"uc-{i}-image": uc.image_id or "", f"uc-{i}-hostname": uc.hostname,
-            f"uc-{i}-note": uc.note,
+            f"uc-{i}-note": uc.note, f"uc-{i}-licences": uc.licences,
         })
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -128,10 +128,10 @@ def test_the_printed_offer_never_shows_internal_sales_notes(seller_client, sent)
 def test_a_price_change_since_sending_is_explained_to_the_customer_in_their_words(sent):
     from decimal import Decimal
 
-    from services.models import ServiceTier
+    from services.models import DutyPrice
 
     url, _ = link()
-    ServiceTier.objects.filter(slug=sent.tier.slug).update(fee_per_tenant=Decimal("999.00"))
+    DutyPrice.objects.filter(duty="infrastructure").update(per_month=Decimal("999.00"))
     page = Client().post(path(url), SIGNER).content.decode()
     assert "JIKU sendet Ihnen ein aktualisiertes" in page and "Katalog" not in page
     assert not OfferAcceptance.objects.exists() and not Tenant.objects.exists()

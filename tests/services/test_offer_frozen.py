@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from services import actions
-from services.models import Contract, Offer, OfferRevision, ServiceTier, UseCase, VdsSize
+from services.models import Contract, DutyPrice, Offer, OfferRevision, UseCase, VdsSize
 from tests.conftest import make_user
 
 from .conftest import SIGNED, form_data
@@ -105,28 +105,28 @@ def test_changing_a_sent_offer_makes_a_draft_that_has_to_be_sent_again(seller, p
 
 
 def test_the_printed_accepted_offer_keeps_its_prices_when_the_catalogue_changes(seller_client, accepted):
-    ServiceTier.objects.filter(slug=accepted.tier.slug).update(fee_per_tenant=Decimal("999.00"))
+    DutyPrice.objects.filter(duty="infrastructure").update(per_month=Decimal("999.00"))
     VdsSize.objects.update(price_monthly=Decimal("1.00"))
     page = seller_client.get(f"/sales/offers/{accepted.public_id}/print/").content.decode()
-    assert 'data-testid="monthly-net">494.00' in page and "999.00" not in page
+    assert 'data-testid="monthly-net">567.00' in page and "999.00" not in page
     contract = Contract.objects.get(offer=accepted)
-    assert contract.fees["tier"]["fee_per_tenant"] != "999.00"
+    assert "999.00" not in str(contract.fees["duties"])
 
 
 def test_accepting_after_the_catalogue_changed_asks_for_a_new_revision(seller, plans, cluster, ct_image, vm_image):
     offer = actions.offer_create_sample(user=seller, language="en", cluster=cluster)
-    ServiceTier.objects.filter(slug=offer.tier.slug).update(fee_per_tenant=Decimal("999.00"))
+    DutyPrice.objects.filter(duty="infrastructure").update(per_month=Decimal("999.00"))
     with pytest.raises(ValidationError, match="prices changed"):
         actions.offer_accept(offer=offer, user=seller, **SIGNED)
     assert not Contract.objects.exists() and Offer.objects.get(pk=offer.pk).state == Offer.State.DRAFT
     offer = actions.offer_update(offer=offer, user=seller, fields={}, use_cases=list(offer.use_cases.all()))
     offer = actions.offer_accept(offer=offer, user=seller, **SIGNED)
-    assert Contract.objects.get(offer=offer).fees["tier"]["fee_per_tenant"] == "999.00"
+    assert {"duty": "infrastructure", "fee": "999.00", "per_server": "0.00"} in Contract.objects.get(offer=offer).fees["duties"]
     assert offer.revisions.get(number=2).monthly_net > offer.revisions.get(number=1).monthly_net
 
 
 def test_the_edit_page_says_when_todays_prices_differ_from_the_revision(seller_client, seller, plans):
     offer = actions.offer_create_sample(user=seller, language="en")
-    ServiceTier.objects.filter(slug=offer.tier.slug).update(fee_per_tenant=Decimal("999.00"))
+    DutyPrice.objects.filter(duty="infrastructure").update(per_month=Decimal("999.00"))
     page = seller_client.get(f"/sales/offers/{offer.public_id}/").content.decode()
     assert "prices have changed since this revision" in page

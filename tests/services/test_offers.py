@@ -24,7 +24,7 @@ def sample(seller, **kwargs):
 def test_the_sample_offer_starts_as_a_draft_at_revision_one(seller, plans):
     offer = sample(seller)
     assert (offer.state, offer.revision, offer.use_cases.count()) == (Offer.State.DRAFT, 1, 7)
-    assert offer.revisions.get().monthly_net == Decimal("494.00")
+    assert offer.revisions.get().monthly_net == Decimal("567.00")
     assert AuditEvent.objects.filter(action="offer.created", actor=seller).exists()
 
 

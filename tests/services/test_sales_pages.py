@@ -53,14 +53,14 @@ def test_one_click_creates_the_sample_offer(seller_client, plans):
     offer = Offer.objects.get()
     assert response["Location"] == f"/sales/offers/{offer.public_id}/"
     page = seller_client.get(response["Location"]).content.decode()
-    assert "Sample Customer Ltd" in page and "nextcloud" in page and "494.00" in page
+    assert "Sample Customer Ltd" in page and "nextcloud" in page and "567.00" in page
 
 
 def test_the_live_price_follows_tier_and_duties(seller_client, offer):
     mittel = ServiceTier.objects.get(slug="mittel")
     url = f"/sales/offers/{offer.public_id}/preview/"
     gering = seller_client.post(url, form_data(offer)).content.decode()
-    assert "494.00" in gering
+    assert "567.00" in gering
     as_mittel = seller_client.post(url, form_data(offer, tier=mittel.pk)).content.decode()
     assert "Customer involvement medium" in as_mittel and "Managed by JIKU: Telephony setup" in as_mittel
     fewer = seller_client.post(url, form_data(offer, tier=mittel.pk, duty_telephony=Party.CUSTOMER)).content.decode()
@@ -89,7 +89,7 @@ def test_the_pdf_names_company_tier_and_prices(seller_client, offer):
     response = seller_client.get(f"/sales/offers/{offer.public_id}/pdf/")
     assert response["Content-Type"] == "application/pdf"
     text = pdf_text(response)
-    for expected in ["JIKU IT-Solutions", "Sample Customer Ltd", "Customer involvement low", "494.00", "587.86",
+    for expected in ["JIKU IT-Solutions", "Sample Customer Ltd", "Customer involvement low", "567.00", "674.74",
                      "2,368.10", "MS SQL to MySQL", "proof of concept", "Backups"]:
         assert expected in text, expected
 
@@ -97,7 +97,7 @@ def test_the_pdf_names_company_tier_and_prices(seller_client, offer):
 def test_the_pdf_speaks_the_offers_language(seller_client, seller, plans):
     offer = actions.offer_create_sample(user=seller, language="de")
     text = pdf_text(seller_client.get(f"/sales/offers/{offer.public_id}/pdf/"))
-    assert "Musterkunde GmbH" in text and "494,00" in text
+    assert "Musterkunde GmbH" in text and "567,00" in text
 
 
 def test_accepting_twice_shows_a_clear_message(seller_client, offer, settings):
@@ -156,7 +156,7 @@ def test_the_offer_page_renders_in_german(seller_client, seller, plans, settings
         offer = actions.offer_create_sample(user=seller)
         response = seller_client.get(f"/sales/offers/{offer.public_id}/", HTTP_ACCEPT_LANGUAGE="de")
     page = response.content.decode()
-    assert response.status_code == 200 and "Musterkunde GmbH" in page and "494,00" in page
+    assert response.status_code == 200 and "Musterkunde GmbH" in page and "567,00" in page
 
 
 def test_an_image_from_another_cluster_is_refused(seller, plans, cluster, vm_image):

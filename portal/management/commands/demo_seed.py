@@ -278,6 +278,8 @@ class Command(BaseCommand):
         specs = {
             "vm-debian": dict(name="Debian 12", kind="qemu", template_vmid=9000, template_node="pve", default_user="debian", cloud_init=True, min_disk_gb=4, os_family="debian"),
             "vm-ubuntu": dict(name="Ubuntu 24.04 LTS", kind="qemu", template_vmid=9001, template_node="pve", default_user="ubuntu", cloud_init=True, min_disk_gb=4, os_family="ubuntu"),
+            "vm-windows": dict(name="Windows Server 2022", kind="qemu", template_vmid=9002, template_node="pve", default_user="Administrator", cloud_init=True, min_disk_gb=32, os_family="windows",
+                               description="Windows Server 2022 Standard mit cloudbase-init; Lizenz je Kern über JIKU (SPLA)."),
             "ct-debian": dict(name="Debian 12 (Container)", kind="lxc", volid="local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", min_disk_gb=2, os_family="debian"),
             "ct-ubuntu": dict(name="Ubuntu 24.04 (Container)", kind="lxc", volid="local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst", min_disk_gb=2, os_family="ubuntu"),
             "ct-alma": dict(name="AlmaLinux 9 (Container)", kind="lxc", volid="local:vztmpl/almalinux-9-default_20240911_amd64.tar.xz", min_disk_gb=2, os_family="alma"),
