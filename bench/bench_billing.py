@@ -34,7 +34,7 @@ def at(day, hour=0):
 def reset():
     from billing.models import BillingRun, Invoice, InvoiceLine, NumberSeries
     from provisioning.models import Cluster, Operation, Server
-    from services.models import Contract, DutyPrice, Order, Plan, ServiceTier
+    from services.models import Contract, Order, Plan, ServiceTier
     from tenants.models import AuditEvent, Tenant
 
     with connection.cursor() as cursor:

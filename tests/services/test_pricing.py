@@ -5,10 +5,10 @@ import pytest
 from services import actions
 from services.contracts import effective_duties
 from services.models import ServiceTier
-from tests.provisioning.conftest import windows_image  # noqa: F401
 from services.pricing import Line, cents, quote, total
 from services.sizing import size
 from tenants.models import Duty, Party
+from tests.provisioning.conftest import windows_image  # noqa: F401
 
 
 def test_vat_is_rounded_half_up_per_line_like_a_german_invoice():
@@ -87,7 +87,7 @@ def test_mittel_is_priced_from_its_own_default_split(seller, plans):
         (line.label, line.quantity, line.net) for line in _quote(offer).monthly]
 
 
-def test_windows_servers_pay_windows_server_per_core_with_the_spla_minimum(seller, plans, cluster, windows_image,
+def test_windows_servers_pay_windows_server_per_core_with_the_spla_minimum(seller, plans, cluster, windows_image,  # noqa: F811
                                                                           vm_image, ct_image):
     offer = actions.offer_create_sample(user=seller, language="en", cluster=cluster)
     images = {u.hostname: u.image for u in offer.use_cases.all() if u.hostname}
