@@ -8,14 +8,13 @@ import sys
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 
 from portal.celery import app as celery_app
 from provisioning import actions, engine
 from provisioning.models import Backup, Operation, Server, Snapshot
 from provisioning.reconcile import reconcile_cluster
-from tests.provisioning.conftest import wait_done, wait_for
+from tests.provisioning.conftest import running_worker, wait_done, wait_for
 
 from .conftest import OUTCOMES
 
@@ -113,12 +112,12 @@ def run_with_fault(fault, kind, start, pve, settings):
     if fault == "broker_lost":
         op = start()
         celery_app.control.purge()
-        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+        with running_worker(concurrency=2):
             settings.PROVISIONING_STALL_SECONDS = 0
             time.sleep(0.5)
             assert op.pk in engine.sweep()
             return wait_done(op, timeout=60)
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+    with running_worker(concurrency=2):
         if fault == "refused":
             pve.go_down()
             op = start()
@@ -149,7 +148,7 @@ def run_with_killed_worker(kind, start, pve):
             proc.kill()
     time.sleep(2.5)  # the dead worker's lease runs out
     pve.set_time_scale(0.0)
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+    with running_worker(concurrency=2):
         engine.sweep()
         return wait_done(op, timeout=90)
 
@@ -162,7 +161,7 @@ def _main_step(kind):
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("kind", list(MAIN_CALL))
 def test_operation_survives_fault(kind, fault, tenant_a, ct_image, pve, settings):
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+    with running_worker(concurrency=2):
         start = prepare(kind, tenant_a, ct_image)
         pve.wait_idle()
     before = len(tasks_of(pve, MAIN_CALL[kind][2]))

@@ -1,5 +1,6 @@
 """Real parts: pvesim over HTTPS, PostgreSQL, and a Celery worker consuming from Redis."""
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -89,10 +90,24 @@ def ct_image(cluster):
     )
 
 
+@contextlib.contextmanager
+def running_worker(concurrency=4):
+    """A real Celery worker (threads) consuming from the test Redis. Before it stops, the mails and
+    webhooks the test's operations queued are let finish: a delivery cut off mid-write holds locks
+    that make the next test's database flush fail."""
+    with start_worker(celery_app, pool="threads", concurrency=concurrency, perform_ping_check=False, shutdown_timeout=20) as w:
+        try:
+            yield w
+        finally:
+            try:
+                notifications_settled()
+            except AssertionError:
+                pass  # the test itself reports what went wrong; stopping the worker must go on
+
+
 @pytest.fixture
 def worker(transactional_db):
-    """A real Celery worker (threads) consuming from the test Redis."""
-    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20) as w:
+    with running_worker() as w:
         yield w
 
 

@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from proxmoxer import ProxmoxAPI
 
@@ -16,7 +15,7 @@ from provisioning import actions, engine
 from provisioning.models import Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
 
-from .conftest import notifications_settled, wait_done, wait_for
+from .conftest import notifications_settled, running_worker, wait_done, wait_for
 
 CLONE = "POST /nodes/{node}/qemu/{vmid}/clone"
 
@@ -107,7 +106,7 @@ def test_a_worker_killed_during_the_clone_is_replaced_without_a_second_clone(ten
     assert op.state == Operation.State.RUNNING, "the dead worker still holds the row until its lease ends"
     time.sleep(3.5)
     pve.set_time_scale(0.0)
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+    with running_worker(concurrency=2):
         assert op.pk in engine.sweep()
         wait_done(op, timeout=60)
     assert op.state == Operation.State.SUCCEEDED, op.error
@@ -118,7 +117,7 @@ def test_a_worker_killed_during_the_clone_is_replaced_without_a_second_clone(ten
 def test_a_lost_broker_message_is_requeued_by_the_sweep(tenant_a, vm_image, pve, settings):
     server, op = create(tenant_a, vm_image)
     celery_app.control.purge()  # the broker forgets the wake-up call
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+    with running_worker(concurrency=2):
         time.sleep(1)
         op.refresh_from_db()
         assert op.state == Operation.State.QUEUED
