@@ -38,7 +38,7 @@ from .models import (
     Target,
     UseCase,
 )
-from .pricing import core_licences, managed_fees, offer_licences, quote
+from .pricing import core_licences, licensed_users, managed_fees, offer_licences, quote
 from .sizing import size
 
 OFFER_VALID_DAYS = 30
@@ -161,7 +161,7 @@ def contract_fees(*, tier, duties, offer=None, vds=None, user_licences=()):
     Managed duties cost what JIKU charges for the duty, per customer and per managed server; per-user
     licences are agreed for the offer's number of users.
     """
-    users = max(offer.employees or 1, 1) if offer is not None else 1
+    users = licensed_users(offer.employees) if offer is not None else 1
     return {
         "tier": {"slug": tier.slug, "name": tier.name},
         "duties": [{"duty": d, "fee": str(per_month), "per_server": str(per_server)}
@@ -213,8 +213,13 @@ def _next_number():
 def check_use_cases(use_cases):
     """Every use case needs a target; containers and VMs also a fitting plan and a hostname."""
     errors = []
+    per_user = set(Licence.objects.filter(active=True, metric=Licence.Metric.PER_USER).values_list("code", flat=True))
     for uc in use_cases:
         label = uc.name or _("(unnamed)")
+        unknown = sorted(set(uc.licences or []) - per_user)
+        if unknown:
+            errors.append(_("Use case %(name)s names licences that are not offered per user: %(codes)s.")
+                          % {"name": label, "codes": ", ".join(unknown)})
         if not uc.name.strip():
             errors.append(_("Every use case needs a name."))
         if uc.target not in Target.values:

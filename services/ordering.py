@@ -18,7 +18,7 @@ from tenants.models import SSHKey
 
 from .actions import order_create
 from .models import Plan
-from .pricing import Line, total
+from .pricing import Line, core_licence_line, core_licences, total
 
 
 class OrderForm(forms.Form):
@@ -62,11 +62,14 @@ class OrderForm(forms.Form):
         return data
 
 
-def summary_for(tenant, plan):
-    """Monthly price lines and the quota as it would be after this order (None without a plan)."""
+def summary_for(tenant, plan, image=None):
+    """Monthly price lines and the quota as it would be after this order (None without a plan).
+
+    A Windows image brings its per-core licence, which billing charges with the server."""
     if plan is None:
         return None
-    lines = [Line(plan.name, 1, plan.price_monthly)]
+    licences = core_licences(image)
+    lines = [Line(plan.name, 1, plan.price_monthly)] + [core_licence_line(lic, cores=plan.cores) for lic in licences]
     used = quota_usage(tenant)
     after = [
         (_("Servers"), used["servers"] + 1, tenant.max_servers, ""),
@@ -79,12 +82,12 @@ def summary_for(tenant, plan):
         check_quota(tenant, cores=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb)
     except ValidationError as exc:
         blocked = " ".join(exc.messages)
-    return {"plan": plan, "lines": lines, "totals": total(lines), "after": after, "blocked": blocked}
+    return {"plan": plan, "lines": lines, "licences": licences, "totals": total(lines), "after": after, "blocked": blocked}
 
 
-def _selected_plan(form):
-    raw = (form.data if form.is_bound else form.initial).get("plan")
-    return form.fields["plan"].queryset.filter(pk=raw).first() if str(raw or "").isdigit() else None
+def _selected(form, name):
+    raw = (form.data if form.is_bound else form.initial).get(name)
+    return form.fields[name].queryset.filter(pk=raw).first() if str(raw or "").isdigit() else None
 
 
 @tenant_required("operate")
@@ -108,4 +111,4 @@ def order(request):
     else:
         choices = request.POST if request.method == "POST" else request.GET
         form = OrderForm(initial={k: choices.getlist(k) if k == "ssh_keys" else choices.get(k) for k in choices}, tenant=request.tenant)
-    return render(request, "services/order.html", {"form": form, "summary": summary_for(request.tenant, _selected_plan(form))})
+    return render(request, "services/order.html", {"form": form, "summary": summary_for(request.tenant, _selected(form, "plan"), _selected(form, "image"))})

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tenants.models import Duty, Party
 
@@ -135,6 +136,11 @@ def managed_lines(duties, *, servers):
     return lines
 
 
+def licensed_users(employees):
+    """Per-user licences are owed for every one of the customer's people, and at least one."""
+    return max(employees or 1, 1)
+
+
 def core_licences(image):
     """The per-core licences every server from `image` needs (Windows Server for a Windows image)."""
     if image is None or not image.os_family:
@@ -142,18 +148,29 @@ def core_licences(image):
     return list(Licence.objects.filter(active=True, metric=Licence.Metric.PER_CORE, os_family=image.os_family))
 
 
+def core_licence_line(licence, *, cores, hostname=""):
+    if hostname:
+        label = ngettext("%(licence)s for %(hostname)s, %(cores)s core, per %(pack)s cores",
+                         "%(licence)s for %(hostname)s, %(cores)s cores, per %(pack)s cores", cores)
+    else:
+        label = ngettext("%(licence)s, %(cores)s core, per %(pack)s cores", "%(licence)s, %(cores)s cores, per %(pack)s cores",
+                         cores)
+    return Line(label % {"licence": licence.name, "hostname": hostname, "cores": cores, "pack": licence.pack_cores},
+                licence.packs(cores), licence.price_monthly)
+
+
 def licence_lines(guests, *, users):
     """Windows Server per core for each Windows guest; per-user licences once, for every user."""
-    lines = []
-    for guest in guests:
-        for licence in core_licences(guest.image):
-            lines.append(Line(_("%(licence)s for %(hostname)s, %(cores)s cores, per %(pack)s cores")
-                              % {"licence": licence.name, "hostname": guest.hostname, "cores": guest.plan.cores,
-                                 "pack": licence.pack_cores},
-                              licence.packs(guest.plan.cores), licence.price_monthly))
+    families = {guest.image.os_family for guest in guests if guest.image is not None and guest.image.os_family}
+    by_family = {}
+    for licence in Licence.objects.filter(active=True, metric=Licence.Metric.PER_CORE, os_family__in=families):
+        by_family.setdefault(licence.os_family, []).append(licence)
+    lines = [core_licence_line(licence, cores=guest.plan.cores, hostname=guest.hostname)
+             for guest in guests if guest.image is not None
+             for licence in by_family.get(guest.image.os_family, [])]
     codes = sorted({code for guest in guests for code in guest.licences})
     for licence in Licence.objects.filter(active=True, metric=Licence.Metric.PER_USER, code__in=codes):
-        lines.append(Line(_("%(licence)s, per user") % {"licence": licence.name}, max(users or 1, 1), licence.price_monthly))
+        lines.append(Line(_("%(licence)s, per user") % {"licence": licence.name}, licensed_users(users), licence.price_monthly))
     return lines
 
 

@@ -8,7 +8,7 @@ from notifications.models import Delivery, Webhook
 from provisioning import live
 from provisioning.models import Image, Operation, Server
 from provisioning.operations import step_label
-from services.models import Plan
+from services.models import Licence, Plan
 from tenants.models import Membership, SSHKey
 
 NULLABLE_UUID = serializers.UUIDField(allow_null=True)
@@ -23,8 +23,16 @@ class PlanSerializer(serializers.ModelSerializer):
                   "price_monthly"]
 
 
+class LicenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Licence
+        fields = ["code", "name", "metric", "pack_cores", "minimum_cores", "price_monthly"]
+
+
 class ImageSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    licences = serializers.SerializerMethodField(
+        help_text="Licences every server from this image is charged (Windows Server per pack of cores, with a minimum).")
     location = serializers.CharField(source="cluster.name", read_only=True)
     own = serializers.SerializerMethodField(help_text="True for your tenant's own templates.")
     placement_nodes = serializers.ListField(
@@ -35,10 +43,22 @@ class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = ["id", "name", "kind", "source", "description", "checksum", "oci_reference", "placement_nodes", "os_family",
-                  "default_user", "cloud_init", "min_disk_gb", "location", "own"]
+                  "default_user", "cloud_init", "min_disk_gb", "location", "own", "licences"]
 
     def get_own(self, image) -> bool:
         return image.tenant_id is not None
+
+    @extend_schema_field(LicenceSerializer(many=True))
+    def get_licences(self, image):
+        if not image.os_family:
+            return []
+        # One query for a whole list of images, not one per image.
+        by_family = self.context.setdefault("_core_licences", {})
+        if not by_family:
+            for licence in Licence.objects.filter(active=True, metric=Licence.Metric.PER_CORE):
+                by_family.setdefault(licence.os_family, []).append(licence)
+            by_family.setdefault(None, [])
+        return LicenceSerializer(by_family.get(image.os_family, []), many=True).data
 
 
 class ServerSerializer(serializers.ModelSerializer):

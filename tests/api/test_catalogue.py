@@ -1,5 +1,8 @@
 """Plans, images, members, quota and identity: read-only, scoped to the token's tenant, paginated."""
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from provisioning.models import Image
 from services.models import Plan
 from tenants.models import Membership
@@ -31,6 +34,26 @@ def test_images_are_public_ones_and_the_tenants_own(alice_api, offline_image, te
     assert {(i["name"], i["own"]) for i in results} == {("Debian 12 (container)", False), ("Our template", True)}
     assert alice_api.get(f"/api/v1/images/{own.public_id}/").json()["location"] == "Offline"
     assert alice_api.get(f"/api/v1/images/{foreign.public_id}/").status_code == 404
+
+
+def test_a_windows_image_names_the_licence_its_servers_are_charged(alice_api, offline_image):
+    def listed():
+        with CaptureQueriesContext(connection) as queries:
+            results = {i["name"]: i for i in alice_api.get("/api/v1/images/").json()["results"]}
+        return results, len(queries)
+
+    Image.objects.create(cluster=offline_image.cluster, name="Windows Server 2022", kind="qemu", template_vmid=9002,
+                         os_family="windows")
+    listed()  # the first request also records when the token was last used
+    results, one = listed()
+    assert results["Debian 12 (container)"]["licences"] == []
+    (licence,) = results["Windows Server 2022"]["licences"]
+    assert (licence["code"], licence["pack_cores"], licence["minimum_cores"], licence["price_monthly"]) == (
+        "windows-server-std", 2, 8, "4.90")
+    for year in (2016, 2019, 2025):
+        Image.objects.create(cluster=offline_image.cluster, name=f"Windows Server {year}", kind="qemu",
+                             template_vmid=9002, os_family="windows")
+    assert listed()[1] == one  # the licences are read once for the whole list
 
 
 def test_lists_are_paginated(alice_api, ct_plan, vm_plan):
@@ -78,8 +101,6 @@ def test_bob_sees_his_own_identity(bob_api):
 
 
 def test_approved_marketplace_appliances_are_listed_with_their_checksum(alice_api, offline_cluster):
-    from provisioning.models import Image
-
     Image.objects.create(cluster=offline_cluster, name="Nextcloud", kind="lxc", volid="local:vztmpl/nc.tar.gz", source="appliance",
                          checksum="ab" * 64, approved=True)
     Image.objects.create(cluster=offline_cluster, name="Unapproved", kind="lxc", volid="local:vztmpl/x.tar.gz", source="appliance",

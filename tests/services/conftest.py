@@ -8,7 +8,7 @@ from django.test import Client
 from services.catalogue import install
 from services.models import Plan
 from tests.conftest import make_user
-from tests.provisioning.conftest import cluster, ct_image, pve, sim, vm_image, worker  # noqa: F401
+from tests.provisioning.conftest import cluster, ct_image, pve, sim, vm_image, windows_image, worker  # noqa: F401
 
 # Sizes the sample customer's rules ask for (services/migrations/0003_catalogue.py).
 PLANS = [

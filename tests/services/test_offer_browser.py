@@ -93,8 +93,13 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     screenshot(customer, "sales-offer-online-accepted")
     with customer.expect_download() as download:
         customer.click("text=Download the accepted offer as a PDF")
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(download.value.path().read_bytes())).pages)
+    accepted_pdf = download.value.path().read_bytes()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(accepted_pdf)).pages)
     assert "Accepted with obligation to pay" in text and "Erika Mustermann" in text
+    assert "Windows Server Standard (SPLA)" in text and "Customer involvement medium" in text
+    for number, png in enumerate(render_pages(accepted_pdf, "offer-en-accepted"), start=1):
+        customer.goto(f"file://{png}")
+        screenshot(customer, f"offer-en-accepted-page-{number}")
 
     page.reload()
     expect(page.locator("[data-testid=offer-state]")).to_have_text("Accepted")

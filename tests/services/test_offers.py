@@ -75,6 +75,15 @@ def test_a_vm_without_plan_or_with_a_container_plan_is_refused(seller, plans):
         actions.offer_update(offer=offer, user=seller, fields={}, use_cases=cases)
 
 
+def test_a_use_case_naming_an_unknown_licence_is_refused_through_the_action(seller, plans):
+    offer = sample(seller)
+    cases = list(offer.use_cases.all())
+    cases[0].licences = ["rds-sal", "office-pirated"]
+    with pytest.raises(ValidationError, match="not offered per user: office-pirated"):
+        actions.offer_update(offer=offer, user=seller, fields={}, use_cases=cases)
+    assert not offer.use_cases.filter(licences__contains="office-pirated").exists()
+
+
 def test_shared_nodes_are_refused_when_the_setup_is_too_big(seller, plans):
     offer = sample(seller)
     with pytest.raises(ValidationError) as info:

@@ -28,6 +28,23 @@ def test_the_summary_shows_net_vat_gross_and_the_quota_after(alice_client, plans
     assert "Servers: 1 / 10" in page
 
 
+def test_a_windows_image_brings_its_licence_into_the_price_and_onto_the_order(alice_client, plans, windows_image):
+    data = {"kind": "qemu", "cluster": windows_image.cluster_id, "plan": plans["vm"].pk, "image": windows_image.pk}
+    page = alice_client.post("/order/", data).content.decode()
+    # A 2-core server pays for Microsoft's minimum of 8 cores: 4 packs of 2 cores at 4.90.
+    assert "Windows Server Standard (SPLA), 2 cores, per 2 cores (4 × 4.90 €)" in page and "19.60 €" in page
+    assert "39.50 €" in page and "at least 8 cores per server" in page
+    alice_client.post("/order/", {**data, "hostname": "dc", "password": "long-enough", "place": "1"})
+    order = Order.objects.get()
+    assert [(lic["code"], lic["minimum"], lic["price"]) for lic in order.licences] == [("windows-server-std", 8, "4.90")]
+
+
+def test_a_linux_image_has_no_licence_line(alice_client, plans, vm_image):
+    page = alice_client.post("/order/", {"kind": "qemu", "cluster": vm_image.cluster_id, "plan": plans["vm"].pk,
+                                         "image": vm_image.pk}).content.decode()
+    assert "SPLA" not in page and "19.90 €" in page
+
+
 def test_a_blocked_order_names_the_exact_limit(alice_client, tenant_a, plans, vm_image):
     tenant_a.max_memory_mb = 2048
     tenant_a.save()

@@ -95,8 +95,8 @@ def test_windows_servers_pay_windows_server_per_core_with_the_spla_minimum(selle
     assert images["nextcloud"] is None
     lines = {line.label: (line.quantity, line.net) for line in _quote(offer).monthly}
     # 2, 4 and 1 cores: each pays the minimum of 8 cores, four packs of 2 at 4.90.
-    for hostname, cores in (("crm", 2), ("terminal", 4), ("dc", 1)):
-        label = f"Windows Server Standard (SPLA) for {hostname}, {cores} cores, per 2 cores"
+    for hostname, cores in (("crm", "2 cores"), ("terminal", "4 cores"), ("dc", "1 core")):
+        label = f"Windows Server Standard (SPLA) for {hostname}, {cores}, per 2 cores"
         assert lines[label] == (4, Decimal("19.60"))
     assert not any("nextcloud" in label and "Windows" in label for label in lines)
 
