@@ -74,8 +74,8 @@ def summary_for(tenant, plan, image=None):
     after = [
         (_("Servers"), used["servers"] + 1, tenant.max_servers, ""),
         (_("Cores"), used["cores"] + plan.cores, tenant.max_cores, ""),
-        (_("Memory"), used["memory_mb"] + plan.memory_mb, tenant.max_memory_mb, "MiB"),
-        (_("Disk"), used["disk_gb"] + plan.disk_gb, tenant.max_disk_gb, "GiB"),
+        (_("Memory"), used["memory_mb"] + plan.memory_mb, tenant.max_memory_mb, "memory"),
+        (_("Disk"), used["disk_gb"] + plan.disk_gb, tenant.max_disk_gb, "disk"),
     ]
     blocked = ""
     try:

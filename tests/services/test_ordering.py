@@ -25,7 +25,7 @@ def test_the_wizard_shows_the_plans_and_images_of_the_chosen_type(alice_client, 
 def test_the_summary_shows_net_vat_gross_and_the_quota_after(alice_client, plans, ct_image):
     page = alice_client.post("/order/", {"kind": "lxc", "cluster": ct_image.cluster_id, "plan": plans["ct"].pk}).content.decode()
     assert "4.99 €" in page and "0.95 €" in page and "5.94 €" in page  # 19 % of 4.99 = 0.9481 -> 0.95
-    assert "Servers: 1 / 10" in page
+    assert "Servers: 1 / 10" in page and "Memory: 1\xa0GB / " in page  # in GB, as the plans are sold
 
 
 def test_a_windows_image_brings_its_licence_into_the_price_and_onto_the_order(alice_client, plans, windows_image):
