@@ -54,6 +54,8 @@ def test_one_click_creates_the_sample_offer(seller_client, plans):
     assert response["Location"] == f"/sales/offers/{offer.public_id}/"
     page = seller_client.get(response["Location"]).content.decode()
     assert "Sample Customer Ltd" in page and "nextcloud" in page and "567.00" in page
+    listed = seller_client.get("/sales/offers/").content.decode()
+    assert "<td>567.00 €</td>" in listed and "Customer involvement" in listed  # cents, whatever the database returns
 
 
 def test_the_live_price_follows_tier_and_duties(seller_client, offer):
