@@ -107,10 +107,13 @@ def snapshot_before_update(
             Operation.objects.filter(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, state__in=Operation.ACTIVE_STATES)
             .values_list("params__name", flat=True)
         )
-        older = [
-            snap for snap in server.snapshots.filter(name__startswith=BEFORE_UPDATE_PREFIX, ready=True).order_by("-created_at")
+        # One still being taken counts among the newest: a second click before the first is ready
+        # must prune the old ones, not be refused for the slot the first one holds.
+        newest_first = [
+            snap for snap in server.snapshots.filter(name__startswith=BEFORE_UPDATE_PREFIX).order_by("-created_at")
             if snap.name not in deleting
-        ][BEFORE_UPDATE_KEEP - 1:]
+        ]
+        older = [snap for snap in newest_first[BEFORE_UPDATE_KEEP - 1:] if snap.ready]
         for snap in older:
             engine.operation_create(server=server, kind=Operation.Kind.SNAPSHOT_DELETE, params={"name": snap.name}, user=user)
             audit_record(action="snapshot.delete", tenant=server.tenant, request=request, actor=user, obj=server,
