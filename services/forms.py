@@ -28,6 +28,7 @@ class OfferForm(forms.ModelForm):
             "challenges", "tier", "hosting", "cluster", "node_name", "headroom_percent", "setup_fee", "migration_fee",
             "poc_fee", "term_months", "valid_until",
         ]
+        labels = {"tier": _("Customer involvement")}
         widgets = {"valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                    "address": forms.Textarea(attrs={"rows": 3}),
                    "systems": forms.Textarea(attrs={"rows": 3})}
@@ -40,7 +41,7 @@ class OfferForm(forms.ModelForm):
             self.fields[name].validators.append(MaxValueValidator(MAX_FEE))
         for name in ("employees", "headroom_percent", "server_age_years"):
             self.fields[name].widget.attrs["min"] = 0
-        # A new offer, or one whose tier sets the duties, starts from the tier's own split.
+        # An offer without duties of its own starts from its tier's split.
         tier = self.instance.tier if self.instance.tier_id else None
         current = self.instance.duties or (tier.default_duties() if tier else {})
         self.tier_defaults = {str(t.pk): t.default_duties() for t in self.fields["tier"].queryset.prefetch_related("duties")}
