@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,6 +51,12 @@ class OrderForm(forms.Form):
         for image in sorted(images, key=lambda i: Image.Source.values.index(i.source)):
             groups.setdefault(image.get_source_display(), []).append((image.pk, image.name))
         self.fields["image"].choices = list(groups.items())
+        # Another image changes only the price (a licence), so only the summary is fetched again:
+        # re-rendering the whole form would drop a password typed meanwhile.
+        self.fields["image"].widget.attrs.update({
+            "hx-post": reverse("services:order"), "hx-trigger": "change", "hx-include": "#order-form",
+            "hx-target": "#order-summary", "hx-select": "#order-summary", "hx-swap": "outerHTML",
+        })
         self.fields["ssh_keys"].queryset = SSHKey.objects.for_tenant(tenant)
 
     def clean_hostname(self):

@@ -1,9 +1,11 @@
 """Plans, images, members, quota and identity: read-only, scoped to the token's tenant, paginated."""
 
+from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from provisioning.models import Image
+from services.catalogue import install
 from services.models import Plan
 from tenants.models import Membership
 
@@ -42,6 +44,7 @@ def test_a_windows_image_names_the_licence_its_servers_are_charged(alice_api, of
             results = {i["name"]: i for i in alice_api.get("/api/v1/images/").json()["results"]}
         return results, len(queries)
 
+    install(apps)  # the licence prices, which an earlier test's flush may have emptied
     Image.objects.create(cluster=offline_image.cluster, name="Windows Server 2022", kind="qemu", template_vmid=9002,
                          os_family="windows")
     listed()  # the first request also records when the token was last used
