@@ -133,7 +133,7 @@ def test_the_server_list_uses_a_constant_number_of_queries(alice_client, tenant_
 def test_the_server_page_shows_managed_by_jiku_instead_of_the_schedule_form(alice_client, alice_server, tenant_a):
     from tenants.models import Responsibility
 
-    url = reverse("provisioning:server_detail", args=[alice_server.public_id])
+    url = reverse("provisioning:server_backups", args=[alice_server.public_id])
     page = alice_client.get(url).content.decode()
     assert "Save schedule" in page and "Managed by JIKU" not in page
     Responsibility.objects.create(tenant=tenant_a, duty="backups", party="jiku")

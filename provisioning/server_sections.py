@@ -1,0 +1,68 @@
+"""The server page's sections, shown as tabs: each is its own page (its own URL, so it can be linked).
+
+A new section is one entry in SECTIONS plus its view and template (which extends
+provisioning/server_base.html and fills the `section` block). Tabs read only the server row.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def _always(server, can_operate):
+    return True
+
+
+def _usable(server, can_operate):
+    return server.status != "failed"
+
+
+def _built(server, can_operate):
+    return bool(server.vmid) and server.status != "failed"
+
+
+def _console(server, can_operate):
+    return can_operate and _built(server, can_operate)
+
+
+def _operator(server, can_operate):
+    return can_operate
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    url_name: str
+    shown: Callable = _always
+    # The console is a page of its own (a full-screen terminal), opened beside the server page.
+    new_window: bool = False
+
+
+SECTIONS = [
+    Section("overview", _("Overview"), "provisioning:server_detail"),
+    Section("graphs", _("Graphs"), "provisioning:server_graphs_page", _built),
+    Section("snapshots", _("Snapshots"), "provisioning:server_snapshots", _usable),
+    Section("backups", _("Backups"), "provisioning:server_backups", _usable),
+    Section("console", _("Console"), "consoles:console", _console, new_window=True),
+    Section("settings", _("Settings"), "provisioning:server_settings", _usable),
+    Section("danger", _("Danger zone"), "provisioning:server_danger", _operator),
+]
+
+
+def tabs(server, *, can_operate, current):
+    return [
+        {"key": s.key, "label": s.label, "url": reverse(s.url_name, args=[server.public_id]),
+         "current": s.key == current, "new_window": s.new_window,
+         "testid": "console-link" if s.key == "console" else f"tab-{s.key}"}
+        for s in SECTIONS if s.shown(server, can_operate)
+    ]
+
+
+def back_to(server, key):
+    """After a form post: back to the section the form was on."""
+    section = next(s for s in SECTIONS if s.key == key)
+    return redirect(section.url_name, public_id=server.public_id)
