@@ -1,16 +1,15 @@
 """Pages and form posts for snapshots, backups, schedules, HA and staging."""
 
-import json
-
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
 
-from . import actions, server_metrics, server_sections
+from . import actions, server_sections
 from .forms import BackupForm, BackupPolicyForm, RestoreForm, RollbackForm, SnapshotForm
+from .graphs import render_graphs
 from .models import Backup, Server
 
 
@@ -145,19 +144,5 @@ def backup_protect(request, public_id):
 def server_graphs(request, public_id):
     """The graphs block: cached rrddata, refreshed in the background when it is older than a minute."""
     server = _server(request, public_id)
-    timeframe = request.GET.get("timeframe", "hour")
-    if timeframe not in server_metrics.TIMEFRAMES:
-        timeframe = "hour"
-    data = server_metrics.cached(server, timeframe)
-    built = server.status in (Server.Status.RUNNING, Server.Status.STOPPED)
-    if built and server.vmid and server.node_id and not server_metrics.is_fresh(data):
-        server_metrics.request_refresh(server, timeframe)
-    return render(request, "provisioning/_server_graphs.html", {
-        "server": server, "data": data, "timeframe": timeframe, "timeframes": server_metrics.TIMEFRAMES,
-        "series_json": json.dumps(data["series"]) if data and data.get("series") else "",
-        "labels_json": json.dumps({
-            "cpu": _("CPU"), "memory": _("Memory"), "netin": pgettext("traffic", "received"),
-            "netout": pgettext("traffic", "sent"), "diskread": pgettext("traffic", "read"),
-            "diskwrite": pgettext("traffic", "written"), "time": _("Time"),
-        }),
-    })
+    built = server.status in (Server.Status.RUNNING, Server.Status.STOPPED) and server.vmid and server.node_id
+    return render_graphs(request, server, url=reverse("provisioning:server_graphs", args=[server.public_id]), fetchable=built)

@@ -89,7 +89,7 @@ def test_the_restore_form_asks_to_replace_the_data_only_when_restoring_over_the_
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
-def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings, ct_image, lang):  # noqa: F811
+def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings, ct_image, pve, lang):  # noqa: F811
     import re
 
     settings.LANGUAGE_CODE = lang
@@ -103,6 +103,9 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     sign_in(page, "alice@example.com")
     page.goto(f"/servers/{server.public_id}/")
     expect(page.get_by_test_id("server-status")).not_to_have_text(re.compile("Building|Wird erstellt"), timeout=30_000)
+    server.refresh_from_db()
+    # Two busy minutes forty minutes ago: the hour shows them, and so must the week's peak.
+    pve.add_load(vmid=server.vmid, cpu=0.95, seconds=120, ago=2400)
     page.reload()
     graphs = page.get_by_test_id("server-tabs").get_by_role("link", name="Graphs" if lang == "en" else "Diagramme", exact=True)
     graphs.click()
@@ -122,6 +125,7 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     week.click()
     expect(week).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("chart-network").locator("canvas")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("peak-cpu")).to_have_text("95 %")
     screenshot(page, f"{lang}-server-graphs")
     context.close()
 
