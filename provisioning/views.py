@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import prefetch_related_objects
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tenants.access import add_errors, attempt, get_for_tenant, refusal, submit_form, tenant_required
 from tenants.models import AuditEvent, Duty
 
-from . import actions, selectors, server_sections
+from . import actions, live, selectors, server_sections
 from . import safety_views as safety
 from .forms import (
     BackupForm,
@@ -97,11 +99,18 @@ def _section(request, public_id, key, template, extra=None):
 
 @tenant_required("view")
 def server_detail(request, public_id):
-    return _section(
-        request, public_id, "overview", "provisioning/server_detail.html",
-        lambda server: {"activity": AuditEvent.objects.for_tenant(request.tenant).filter(
-            object_type="server", object_id__in=_history_ids(server))[:20]},
-    )
+    def extra(server):
+        # CPU, memory and uptime as reconcile last read them (the cache, not Proxmox).
+        figures = live.for_servers([server])[server.pk]
+        up = server.status == Server.Status.RUNNING and figures.uptime and figures.seen_at
+        return {
+            "activity": AuditEvent.objects.for_tenant(request.tenant).filter(
+                object_type="server", object_id__in=_history_ids(server))[:20],
+            "figures": figures,
+            "running_since": figures.seen_at - timedelta(seconds=figures.uptime) if up else None,
+        }
+
+    return _section(request, public_id, "overview", "provisioning/server_detail.html", extra)
 
 
 @tenant_required("view")

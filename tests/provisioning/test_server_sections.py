@@ -90,3 +90,14 @@ def test_each_section_uses_a_constant_number_of_queries(alice_client, tenant_a, 
                               volid=f"backup:backup/vzdump-qemu-1000-{i}.vma.zst", hostname=server.hostname, created_at=timezone.now())
         Operation.objects.create(tenant=tenant_a, server=server, kind=Operation.Kind.START, state=Operation.State.SUCCEEDED)
     assert queries() == few
+
+
+def test_the_overview_shows_uptime_and_use_as_reconcile_last_read_them(alice_client, server, settings):
+    from provisioning import live
+
+    live.store(server.cluster_id, {server.tenant_id: {server.pk: (0.283, 512, 3 * 86400 + 3600)}}, timezone.now())
+    page = alice_client.get(url("server_detail", server)).content.decode()
+    assert "3\xa0days, 1\xa0hour" in page and "CPU 28\xa0% · memory 512\xa0MB in use" in page
+    alice_client.cookies["django_language"] = "de"
+    page = alice_client.get(url("server_detail", server), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "3\xa0Tage, 1\xa0Stunde" in page
