@@ -155,6 +155,7 @@ def test_the_sections_are_tabs_with_their_own_urls_on_a_phone_too(browser, live_
         link.click()
         expect(page).to_have_url(f"{live_server.url}/servers/{server.public_id}/{path}")
         expect(link).to_have_attribute("aria-current", "page")
+        expect(link).to_be_in_viewport()  # the tab row scrolls to the section that is open
         # The status and the power buttons stay at hand in every section: customers restart from their phone.
         expect(power(page, "Reboot" if lang == "en" else "Neu starten")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{name} scrolls sideways"
