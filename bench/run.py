@@ -202,7 +202,8 @@ def bench_pages(servers=200, repeats=20):
 
     base, _ = measure("/healthz")
     out = {}
-    for name, url in (("dashboard", "/"), ("server_list", "/servers/"), ("server_page", f"/servers/{one.public_id}/")):
+    sections = [(f"server_{s}", f"/servers/{one.public_id}/{s}/") for s in ("graphs", "snapshots", "backups", "settings", "danger")]
+    for name, url in (("dashboard", "/"), ("server_list", "/servers/"), ("server_page", f"/servers/{one.public_id}/"), *sections):
         median, queries = measure(url)
         out[name] = {"servers": servers, "queries": queries, "median_ms": round(median * 1000, 1), "vs_healthz": round(median / base, 1)}
     out["healthz"] = {"median_ms": round(base * 1000, 2)}

@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q
 from django.http import JsonResponse
@@ -40,7 +41,7 @@ def dashboard(request):
     attention = list(selectors.tenant_servers(tenant).filter(
         Q(status=Server.Status.FAILED) | Q(status=Server.Status.STOPPED, should_run=True))[:10])
     # The month's costs so far, for those who see the bills (billing's own page has the details).
-    costs = current_costs(tenant) if request.membership.can("audit") else None
+    costs = _costs_so_far(tenant) if request.membership.can("audit") else None
     return render(
         request,
         "portal/dashboard.html",
@@ -57,6 +58,21 @@ def dashboard(request):
             "kinds": Server.Kind.choices,
         },
     )
+
+
+COSTS_SECONDS = 300
+
+
+def _costs_so_far(tenant):
+    """The month's costs for the dashboard, kept five minutes: metering is the page's dearest part and
+    a figure "so far" may lag that much (the billing page computes it afresh)."""
+    key = f"dashboard-costs:{tenant.pk}"
+    costs = cache.get(key)
+    if costs is None:
+        full = current_costs(tenant)
+        costs = {"start": full["start"], "so_far": full["so_far"], "forecast": full["forecast"]}
+        cache.set(key, costs, COSTS_SECONDS)
+    return costs
 
 
 @never_cache
