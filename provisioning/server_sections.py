@@ -53,6 +53,11 @@ SECTIONS = [
 ]
 
 
+def offered(server, key, *, can_operate):
+    """Whether the section exists for this server now (no snapshots of a failed build, no graphs before one)."""
+    return next(s for s in SECTIONS if s.key == key).shown(server, can_operate)
+
+
 def tabs(server, *, can_operate, current):
     return [
         {"key": s.key, "label": s.label, "url": reverse(s.url_name, args=[server.public_id]),

@@ -84,6 +84,8 @@ def _section(request, public_id, key, template, extra=None):
     server = _server(request, public_id)
     server.tenant = request.tenant  # the same row, already loaded: spares a query for the slot limits
     context = _detail_context(request, server, full=key == "overview")
+    if not server_sections.offered(server, key, can_operate=context["can_operate"]):
+        return redirect("provisioning:server_detail", public_id=server.public_id)
     # One query for the contract's responsibilities instead of one per managed_by_jiku question.
     prefetch_related_objects([request.tenant], "responsibilities")
     context.update(

@@ -101,3 +101,14 @@ def test_the_overview_shows_uptime_and_use_as_reconcile_last_read_them(alice_cli
     alice_client.cookies["django_language"] = "de"
     page = alice_client.get(url("server_detail", server), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "3\xa0Tage, 1\xa0Stunde" in page
+
+
+def test_a_failed_build_offers_no_snapshots_backups_or_graphs_and_their_urls_lead_to_the_overview(alice_client, server):
+    from provisioning.models import Server
+
+    Server.objects.filter(pk=server.pk).update(status=Server.Status.FAILED)
+    overview = alice_client.get(url("server_detail", server)).content.decode()
+    for name in ("server_graphs_page", "server_snapshots", "server_backups", "server_settings"):
+        assert url(name, server) not in overview, name
+        response = alice_client.get(url(name, server))
+        assert response.status_code == 302 and response["Location"] == url("server_detail", server), name
