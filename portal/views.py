@@ -41,7 +41,7 @@ def dashboard(request):
     attention = list(selectors.tenant_servers(tenant).filter(
         Q(status=Server.Status.FAILED) | Q(status=Server.Status.STOPPED, should_run=True))[:10])
     # The month's costs so far, for those who see the bills (billing's own page has the details).
-    costs = _costs_so_far(tenant) if request.membership.can("audit") else None
+    costs = _costs_so_far(tenant, used) if request.membership.can("audit") else None
     return render(
         request,
         "portal/dashboard.html",
@@ -63,10 +63,11 @@ def dashboard(request):
 COSTS_SECONDS = 300
 
 
-def _costs_so_far(tenant):
+def _costs_so_far(tenant, used):
     """The month's costs for the dashboard, kept five minutes: metering is the page's dearest part and
-    a figure "so far" may lag that much (the billing page computes it afresh)."""
-    key = f"dashboard-costs:{tenant.pk}"
+    a figure "so far" may lag that much (the billing page computes it afresh). A server ordered,
+    resized or deleted changes the key, so the forecast follows at once."""
+    key = "dashboard-costs:{}:{servers}:{cores}:{memory_mb}:{disk_gb}".format(tenant.pk, **used)
     costs = cache.get(key)
     if costs is None:
         full = current_costs(tenant)

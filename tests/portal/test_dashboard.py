@@ -72,8 +72,9 @@ def test_the_dashboard_shows_the_months_costs_to_owners_but_not_to_members(alice
     billable(tenant_a)
     cluster, _ = Cluster.objects.get_or_create(name="C", defaults={"api_url": "x:8006", "token_id": "a@pve!t"})
     plan = Plan.objects.create(name="VM S", slug="d-vm-s", kind="qemu", cores=1, memory_mb=2048, disk_gb=40, price_monthly="9.95")
+    assert 'data-testid="costs"' not in alice_client.get("/").content.decode(), "nothing billable yet"
     ordered_server(tenant_a, cluster, plan, "web", built=at(2026, 1, 1))
-    page = alice_client.get("/").content.decode()
+    page = alice_client.get("/").content.decode()  # at once, though the costs are kept a few minutes
     assert 'data-testid="costs"' in page and "Costs so far in" in page and "/billing/" in page
     assert 'data-testid="costs"' not in bob_client.get("/").content.decode()
 
