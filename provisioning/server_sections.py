@@ -1,7 +1,20 @@
 """The server page's sections, shown as tabs: each is its own page (its own URL, so it can be linked).
 
-A new section is one entry in SECTIONS plus its view and template (which extends
-provisioning/server_base.html and fills the `section` block). Tabs read only the server row.
+A new section is one entry in SECTIONS plus its view and template. For a network section:
+
+    Section("network", _("Network"), "provisioning:server_network", _usable),   # here, where its tab goes
+
+    @tenant_required("view")                                                     # provisioning/views.py
+    def server_network(request, public_id):
+        return _section(request, public_id, "network", "provisioning/server_network.html",
+                        lambda server: {"addresses": server.addresses.all()})
+
+    path("servers/<uuid:public_id>/network/", views.server_network, name="server_network"),
+
+and templates/provisioning/server_network.html extends provisioning/server_base.html and fills
+the block `section` (starting with <h2 id="section-title">). _section gives it the header with
+the live status and power, the tabs, `can_operate` and `jiku`; a form posted from it returns
+with back_to(server, "network"). Tabs read only the server row.
 """
 
 from dataclasses import dataclass
