@@ -196,7 +196,14 @@ def server_live(request, public_id):
     """The status and operations block, polled by HTMX while something is going on."""
     server = _server(request, public_id)
     full = request.GET.get("full") == "1"
-    return render(request, "provisioning/_server_live.html", {**_detail_context(request, server, full=full), "oob_operations": full})
+    context = _detail_context(request, server, full=full)
+    response = render(request, "provisioning/_server_live.html", {**context, "oob_operations": full})
+    settled = not context["active"] and server.status not in (Server.Status.BUILDING, Server.Status.DELETING)
+    if request.GET.get("refresh") == "1" and settled:
+        # A section other than the overview (a snapshot list, a resize form) shows what the finished
+        # operation changed: htmx loads the page once more. The overview updates in place.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 

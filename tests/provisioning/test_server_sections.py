@@ -112,3 +112,16 @@ def test_a_failed_build_offers_no_snapshots_backups_or_graphs_and_their_urls_lea
         assert url(name, server) not in overview, name
         response = alice_client.get(url(name, server))
         assert response.status_code == 302 and response["Location"] == url("server_detail", server), name
+
+
+def test_a_section_reloads_once_when_the_operation_it_watched_is_done(alice_client, server):
+    op = Operation.objects.create(tenant=server.tenant, server=server, kind=Operation.Kind.SNAPSHOT, state=Operation.State.RUNNING)
+    page = alice_client.get(url("server_snapshots", server)).content.decode()
+    poll = reverse("provisioning:server_live", args=[server.public_id]) + "?refresh=1"
+    assert f'hx-get="{poll}"' in page
+    assert "HX-Refresh" not in alice_client.get(poll), "still running: the block keeps polling"
+    Operation.objects.filter(pk=op.pk).update(state=Operation.State.SUCCEEDED)
+    assert alice_client.get(poll)["HX-Refresh"] == "true"
+    # The overview brings its operations table along instead of reloading.
+    overview = reverse("provisioning:server_live", args=[server.public_id]) + "?full=1"
+    assert "HX-Refresh" not in alice_client.get(overview)
