@@ -176,7 +176,8 @@ def bench_pages(servers=200, repeats=20):
     user = make_user(f"pages-{time.time()}@example.com")
     Membership.objects.create(tenant=tenant, user=user, role="owner")
     Server.objects.bulk_create(
-        Server(tenant=tenant, cluster=cluster, kind="lxc", hostname=f"p{i}", cores=1, memory_mb=512, disk_gb=8, status="running")
+        Server(tenant=tenant, cluster=cluster, kind="lxc", hostname=f"p{i}", vmid=1000 + i, cores=1, memory_mb=512, disk_gb=8,
+               status="running")
         for i in range(servers)
     )
     client = Client(HTTP_HOST="127.0.0.1")
