@@ -35,6 +35,11 @@ def test_every_section_has_its_own_url_and_the_tabs_link_them_all(alice_client, 
         assert f'href="{url(name, server)}" aria-current="page"' in page, name
 
 
+def test_each_section_names_itself_in_the_window_title(alice_client, server):
+    assert "<title>srv0 · Snapshots" in alice_client.get(url("server_snapshots", server)).content.decode()
+    assert "<title>srv0 " in alice_client.get(url("server_detail", server)).content.decode()
+
+
 def test_each_section_shows_its_own_part_and_only_the_overview_the_history(alice_client, server):
     assert "Activity</h2>" in alice_client.get(url("server_detail", server)).content.decode()
     assert "Take snapshot" in alice_client.get(url("server_snapshots", server)).content.decode()
