@@ -176,7 +176,8 @@ def bench_pages(servers=200, repeats=20):
     user = make_user(f"pages-{time.time()}@example.com")
     Membership.objects.create(tenant=tenant, user=user, role="owner")
     Server.objects.bulk_create(
-        Server(tenant=tenant, cluster=cluster, kind="lxc", hostname=f"p{i}", cores=1, memory_mb=512, disk_gb=8, status="running")
+        Server(tenant=tenant, cluster=cluster, kind="lxc", hostname=f"p{i}", vmid=1000 + i, cores=1, memory_mb=512, disk_gb=8,
+               status="running")
         for i in range(servers)
     )
     client = Client(HTTP_HOST="127.0.0.1")
@@ -202,7 +203,8 @@ def bench_pages(servers=200, repeats=20):
 
     base, _ = measure("/healthz")
     out = {}
-    for name, url in (("dashboard", "/"), ("server_list", "/servers/"), ("server_page", f"/servers/{one.public_id}/")):
+    sections = [(f"server_{s}", f"/servers/{one.public_id}/{s}/") for s in ("graphs", "snapshots", "backups", "settings", "danger")]
+    for name, url in (("dashboard", "/"), ("server_list", "/servers/"), ("server_page", f"/servers/{one.public_id}/"), *sections):
         median, queries = measure(url)
         out[name] = {"servers": servers, "queries": queries, "median_ms": round(median * 1000, 1), "vs_healthz": round(median / base, 1)}
     out["healthz"] = {"median_ms": round(base * 1000, 2)}

@@ -11,8 +11,8 @@ log = logging.getLogger(__name__)
 def _compact(entries):
     points = []
     for e in entries:
-        if "time" not in e:
-            continue
+        if "time" not in e or "cpu" not in e:
+            continue  # the newest row is still being filled and has no values yet
         memtotal = e.get("memtotal") or e.get("maxmem") or 0
         mem = (e.get("memused") or e.get("mem") or 0) / memtotal if memtotal else 0
         points.append([int(e["time"]), round(float(e.get("cpu") or 0), 4), round(float(mem), 4)])

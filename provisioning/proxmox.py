@@ -170,8 +170,8 @@ class PVE:
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc) from exc
 
-    def node_rrddata(self, node, timeframe="hour"):
-        return self._call("get", f"nodes/{node}/rrddata", timeframe=timeframe)
+    def node_rrddata(self, node, timeframe="hour", cf="AVERAGE"):
+        return self._call("get", f"nodes/{node}/rrddata", timeframe=timeframe, cf=cf)
 
     def resources(self):
         return self._call("get", "cluster/resources")
@@ -208,8 +208,9 @@ class PVE:
         entries = self._call("get", f"nodes/{node}/tasks/{upid}/log", start=0, limit=500)
         return "\n".join(e.get("t", "") for e in entries[-lines:])
 
-    def rrddata(self, node, kind, vmid, timeframe="hour"):
-        return self._call("get", f"nodes/{node}/{kind}/{vmid}/rrddata", timeframe=timeframe)
+    def rrddata(self, node, kind, vmid, timeframe="hour", cf="AVERAGE"):
+        """One timeframe's archive: cf=AVERAGE for the lines, cf=MAX for the peaks."""
+        return self._call("get", f"nodes/{node}/{kind}/{vmid}/rrddata", timeframe=timeframe, cf=cf)
 
     # --- building -------------------------------------------------------------------------
     def clone_vm(self, *, node, template_vmid, newid, name, target, storage):

@@ -1,16 +1,15 @@
 """Pages and form posts for snapshots, backups, schedules, HA and staging."""
 
-import json
-
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
 
-from . import actions, server_metrics
+from . import actions, server_sections
 from .forms import BackupForm, BackupPolicyForm, RestoreForm, RollbackForm, SnapshotForm
+from .graphs import render_graphs
 from .models import Backup, Server
 
 
@@ -23,8 +22,8 @@ def _backup(request, public_id):
     return get_for_tenant(Backup.objects.kept().select_related("server", "cluster"), request.tenant, public_id=public_id)
 
 
-def _back(server):
-    return redirect("provisioning:server_detail", public_id=server.public_id)
+def _back(server, section="overview"):
+    return server_sections.back_to(server, section)
 
 
 @require_POST
@@ -32,7 +31,7 @@ def _back(server):
 def snapshot_create(request, public_id):
     server = _server(request, public_id)
     submit_form(request, SnapshotForm(request.POST), lambda d: actions.snapshot_create(server=server, user=request.user, request=request, **d), _("The snapshot is being taken."))
-    return _back(server)
+    return _back(server, "snapshots")
 
 
 @require_POST
@@ -40,7 +39,7 @@ def snapshot_create(request, public_id):
 def snapshot_before_update(request, public_id):
     server = _server(request, public_id)
     attempt(request, lambda: actions.snapshot_before_update(server=server, user=request.user, request=request), _("A safety snapshot is being taken; roll back to it with one click."))
-    return _back(server)
+    return _back(server, "snapshots")
 
 
 @require_POST
@@ -48,7 +47,7 @@ def snapshot_before_update(request, public_id):
 def snapshot_rollback(request, public_id, name):
     server = _server(request, public_id)
     submit_form(request, RollbackForm(request.POST), lambda d: actions.snapshot_rollback(server=server, name=name, start=d["start"], user=request.user, request=request), _("The server is being rolled back."))
-    return _back(server)
+    return _back(server, "snapshots")
 
 
 @require_POST
@@ -56,7 +55,7 @@ def snapshot_rollback(request, public_id, name):
 def snapshot_delete(request, public_id, name):
     server = _server(request, public_id)
     attempt(request, lambda: actions.snapshot_delete(server=server, name=name, user=request.user, request=request), _("The snapshot is being deleted."))
-    return _back(server)
+    return _back(server, "snapshots")
 
 
 @require_POST
@@ -64,7 +63,7 @@ def snapshot_delete(request, public_id, name):
 def backup_create(request, public_id):
     server = _server(request, public_id)
     submit_form(request, BackupForm(request.POST), lambda d: actions.backup_create(server=server, user=request.user, request=request, **d), _("The backup is running."))
-    return _back(server)
+    return _back(server, "backups")
 
 
 @require_POST
@@ -72,7 +71,7 @@ def backup_create(request, public_id):
 def backup_policy(request, public_id):
     server = _server(request, public_id)
     submit_form(request, BackupPolicyForm(request.POST), lambda d: actions.backup_policy_set(server=server, user=request.user, request=request, **d), _("The backup schedule was saved."))
-    return _back(server)
+    return _back(server, "backups")
 
 
 @require_POST
@@ -81,7 +80,7 @@ def ha_toggle(request, public_id):
     server = _server(request, public_id)
     enabled = request.POST.get("enabled") == "1"
     attempt(request, lambda: actions.ha_set(server=server, enabled=enabled, user=request.user, request=request), _("High availability is being switched on.") if enabled else _("High availability is being switched off."))
-    return _back(server)
+    return _back(server, "settings")
 
 
 @require_POST
@@ -145,19 +144,5 @@ def backup_protect(request, public_id):
 def server_graphs(request, public_id):
     """The graphs block: cached rrddata, refreshed in the background when it is older than a minute."""
     server = _server(request, public_id)
-    timeframe = request.GET.get("timeframe", "hour")
-    if timeframe not in server_metrics.TIMEFRAMES:
-        timeframe = "hour"
-    data = server_metrics.cached(server, timeframe)
-    built = server.status in (Server.Status.RUNNING, Server.Status.STOPPED)
-    if built and server.vmid and server.node_id and not server_metrics.is_fresh(data):
-        server_metrics.request_refresh(server, timeframe)
-    return render(request, "provisioning/_server_graphs.html", {
-        "server": server, "data": data, "timeframe": timeframe, "timeframes": server_metrics.TIMEFRAMES,
-        "series_json": json.dumps(data["series"]) if data and data.get("series") else "",
-        "labels_json": json.dumps({
-            "cpu": _("CPU"), "memory": _("Memory"), "netin": pgettext("traffic", "received"),
-            "netout": pgettext("traffic", "sent"), "diskread": pgettext("traffic", "read"),
-            "diskwrite": pgettext("traffic", "written"), "time": _("Time"),
-        }),
-    })
+    built = server.status in (Server.Status.RUNNING, Server.Status.STOPPED) and server.vmid and server.node_id
+    return render_graphs(request, server, url=reverse("provisioning:server_graphs", args=[server.public_id]), fetchable=built)

@@ -59,6 +59,17 @@ def refresh_node_metrics():
 
 
 @shared_task(ignore_result=True)
+def refresh_node_graphs(node_id, timeframe):
+    node = Node.objects.select_related("cluster").filter(pk=node_id, status=Node.Status.ONLINE).first()
+    if node is None:
+        return
+    try:
+        server_metrics.refresh_node(node, timeframe)
+    except ProxmoxError as exc:
+        log.info("graphs of %s not refreshed: %s", node, exc.message)
+
+
+@shared_task(ignore_result=True)
 def refresh_server_metrics(server_id, timeframe):
     server = Server.objects.select_related("cluster", "node").filter(
         pk=server_id, vmid__isnull=False, status__in=[Server.Status.RUNNING, Server.Status.STOPPED]).first()

@@ -1,15 +1,18 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants.access import add_errors, attempt, get_for_tenant, refusal, submit_form, tenant_required
 from tenants.models import AuditEvent, Duty
 
-from . import actions, selectors
+from . import actions, live, selectors, server_sections
+from . import safety_views as safety
 from .forms import (
     BackupForm,
     BackupPolicyForm,
@@ -62,7 +65,7 @@ def server_create(request):
     return render(request, "provisioning/server_create.html", {"form": form})
 
 
-def _detail_context(request, server):
+def _detail_context(request, server, *, full=False):
     operations = list(server.operations.select_related("created_by").order_by("-id")[:20])
     for op in operations:
         op.step_label = step_label(op)
@@ -71,35 +74,102 @@ def _detail_context(request, server):
         "operations": operations,
         "active": next((op for op in operations if op.is_active), None),
         "can_operate": request.membership.can("operate"),
+        # The overview shows the operations table under the status; the other sections only the status.
+        "full": full,
     }
+
+
+def _section(request, public_id, key, template, extra=None):
+    """One section of the server page: the shared header (status, power, tabs) and the section's own part."""
+    server = _server(request, public_id)
+    server.tenant = request.tenant  # the same row, already loaded: spares a query for the slot limits
+    context = _detail_context(request, server, full=key == "overview")
+    if not server_sections.offered(server, key, can_operate=context["can_operate"]):
+        return redirect("provisioning:server_detail", public_id=server.public_id)
+    # One query for the contract's responsibilities instead of one per managed_by_jiku question.
+    prefetch_related_objects([request.tenant], "responsibilities")
+    context.update(
+        section=key,
+        tabs=server_sections.tabs(server, can_operate=context["can_operate"], current=key),
+        jiku=actions.managed_actions(request.tenant, request.user),
+        jiku_monitors=request.tenant.managed_by_jiku(Duty.MONITORING),
+    )
+    if extra:
+        context.update(extra(server))
+    return render(request, template, context)
 
 
 @tenant_required("view")
 def server_detail(request, public_id):
-    server = _server(request, public_id)
-    server.tenant = request.tenant  # the same row, already loaded: spares a query for the slot limits
-    context = _detail_context(request, server)
-    policy = BackupPolicy.objects.filter(server=server).first()
-    # One query for the contract's responsibilities instead of one per managed_by_jiku question.
-    prefetch_related_objects([request.tenant], "responsibilities")
-    context.update(
-        activity=AuditEvent.objects.for_tenant(request.tenant).filter(object_type="server", object_id__in=_history_ids(server))[:20],
-        snapshots=server.snapshots.all(),
-        backups=server.backups.kept(),
-        policy=policy,
-        staging_copies=server.staging_copies.live(),
-        snapshot_form=SnapshotForm(),
-        rollback_form=RollbackForm(),
-        backup_form=BackupForm(),
-        policy_form=BackupPolicyForm(initial=_policy_initial(policy)),
-        jiku=actions.managed_actions(request.tenant, request.user),
-        jiku_monitors=request.tenant.managed_by_jiku(Duty.MONITORING),
-        resize_form=ResizeForm(initial={"cores": server.cores, "memory_mb": server.memory_mb, "disk_gb": server.disk_gb}),
-        rename_form=RenameForm(initial={"hostname": server.hostname}),
-        reinstall_form=ReinstallForm(server=server),
-        delete_form=DeleteForm(),
+    def extra(server):
+        # CPU, memory and uptime as reconcile last read them (the cache, not Proxmox).
+        figures = live.for_servers([server])[server.pk]
+        up = server.status == Server.Status.RUNNING and figures.uptime and figures.seen_at
+        return {
+            "activity": AuditEvent.objects.for_tenant(request.tenant).filter(
+                object_type="server", object_id__in=_history_ids(server))[:20],
+            "figures": figures,
+            "running_since": figures.seen_at - timedelta(seconds=figures.uptime) if up else None,
+        }
+
+    return _section(request, public_id, "overview", "provisioning/server_detail.html", extra)
+
+
+@tenant_required("view")
+def server_graphs_page(request, public_id):
+    return _section(request, public_id, "graphs", "provisioning/server_graphs.html")
+
+
+@tenant_required("view")
+def _snapshots_page(request, public_id):
+    return _section(
+        request, public_id, "snapshots", "provisioning/server_snapshots.html",
+        lambda server: {"snapshots": server.snapshots.all(), "snapshot_form": SnapshotForm(), "rollback_form": RollbackForm()},
     )
-    return render(request, "provisioning/server_detail.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def server_snapshots(request, public_id):
+    """GET shows the section; POST takes a snapshot (the URL the snapshot form always posted to)."""
+    if request.method == "POST":
+        return safety.snapshot_create(request, public_id)
+    return _snapshots_page(request, public_id)
+
+
+@tenant_required("view")
+def _backups_page(request, public_id):
+    def extra(server):
+        policy = BackupPolicy.objects.filter(server=server).first()
+        return {"backups": server.backups.kept(), "policy": policy, "backup_form": BackupForm(),
+                "policy_form": BackupPolicyForm(initial=_policy_initial(policy))}
+
+    return _section(request, public_id, "backups", "provisioning/server_backups.html", extra)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def server_backups(request, public_id):
+    """GET shows the section; POST backs up now (the URL the backup form always posted to)."""
+    if request.method == "POST":
+        return safety.backup_create(request, public_id)
+    return _backups_page(request, public_id)
+
+
+@tenant_required("view")
+def server_settings(request, public_id):
+    return _section(
+        request, public_id, "settings", "provisioning/server_settings.html",
+        lambda s: {
+            "staging_copies": s.staging_copies.live(),
+            "resize_form": ResizeForm(initial={"cores": s.cores, "memory_mb": s.memory_mb, "disk_gb": s.disk_gb}),
+            "rename_form": RenameForm(initial={"hostname": s.hostname}),
+            "reinstall_form": ReinstallForm(server=s),
+        },
+    )
+
+
+@tenant_required("operate")
+def server_danger(request, public_id):
+    return _section(request, public_id, "danger", "provisioning/server_danger.html", lambda s: {"delete_form": DeleteForm()})
 
 
 def _history_ids(server, depth=3):
@@ -125,7 +195,15 @@ def _policy_initial(policy):
 def server_live(request, public_id):
     """The status and operations block, polled by HTMX while something is going on."""
     server = _server(request, public_id)
-    return render(request, "provisioning/_server_live.html", _detail_context(request, server))
+    full = request.GET.get("full") == "1"
+    context = _detail_context(request, server, full=full)
+    response = render(request, "provisioning/_server_live.html", {**context, "oob_operations": full})
+    settled = not context["active"] and server.status not in (Server.Status.BUILDING, Server.Status.DELETING)
+    if request.GET.get("refresh") == "1" and settled:
+        # A section other than the overview (a snapshot list, a resize form) shows what the finished
+        # operation changed: htmx loads the page once more. The overview updates in place.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 
@@ -147,7 +225,8 @@ def server_power(request, public_id, action):
     )
     if request.headers.get("HX-Request"):
         server.refresh_from_db()
-        return render(request, "provisioning/_server_live.html", {**_detail_context(request, server), "live_messages": True})
+        context = _detail_context(request, server, full=request.POST.get("full") == "1")
+        return render(request, "provisioning/_server_live.html", {**context, "live_messages": True, "oob_operations": context["full"]})
     return redirect("provisioning:server_detail", public_id=server.public_id)
 
 
@@ -162,7 +241,7 @@ def server_auto_restart(request, public_id):
         _("The portal starts this server again when it stops unexpectedly.") if enabled
         else _("The portal leaves this server stopped when it stops unexpectedly."),
     )
-    return redirect("provisioning:server_detail", public_id=server.public_id)
+    return server_sections.back_to(server, "settings")
 
 
 @require_POST
@@ -176,7 +255,7 @@ def server_resize(request, public_id):
         lambda d: actions.server_resize(server=server, user=request.user, request=request, **d),
         _("The server is being resized."),
     )
-    return redirect("provisioning:server_detail", public_id=server.public_id)
+    return server_sections.back_to(server, "settings")
 
 
 @require_POST
@@ -190,7 +269,7 @@ def server_rename(request, public_id):
         lambda d: actions.server_rename(server=server, hostname=d["hostname"], user=request.user, request=request),
         _("The server is being renamed."),
     )
-    return redirect("provisioning:server_detail", public_id=server.public_id)
+    return server_sections.back_to(server, "settings")
 
 
 @require_POST
@@ -206,7 +285,7 @@ def server_reinstall(request, public_id):
         ),
         _("The server is being reinstalled."),
     )
-    return redirect("provisioning:server_detail", public_id=server.public_id)
+    return server_sections.back_to(server, "settings")
 
 
 @require_POST
@@ -221,8 +300,8 @@ def server_delete(request, public_id):
             )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, refusal(exc))
-            return redirect("provisioning:server_detail", public_id=server.public_id)
+            return server_sections.back_to(server, "danger")
         messages.success(request, _("%(name)s is being deleted.") % {"name": server.hostname})
         return redirect("provisioning:server_list")
     messages.error(request, _("Type the server's hostname to confirm."))
-    return redirect("provisioning:server_detail", public_id=server.public_id)
+    return server_sections.back_to(server, "danger")

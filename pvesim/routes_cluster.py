@@ -106,7 +106,8 @@ def node_rrd(req):
     with st.lock:
         node = st.node(req.p("node"))
         maxima = {"maxcpu": node.maxcpu, "maxmem": node.maxmem, "maxdisk": node.maxdisk}
-    return metrics.series("node", node.name, req.p("timeframe"), maxima)
+        load = list(node.load)
+    return metrics.series("node", node.name, req.p("timeframe"), maxima, cf=req.p("cf") or "AVERAGE", load=load)
 
 
 @route("GET", "/cluster/resources")

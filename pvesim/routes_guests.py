@@ -99,7 +99,9 @@ def guest_rrd(req):
         guest = get_guest(req)
         maxima = {"maxcpu": guest.maxcpu, "maxmem": guest.maxmem, "maxdisk": guest.maxdisk}
         since = guest.started_at if guest.status == "running" else time.time() + 1
-    return metrics.series("guest", guest.vmid, req.p("timeframe"), maxima, running_since=since)
+        load = list(guest.load)
+    return metrics.series("guest", guest.vmid, req.p("timeframe"), maxima, running_since=since,
+                          cf=req.p("cf") or "AVERAGE", load=load)
 
 
 # -- create / restore ----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The ``/_sim/`` control API (same auth as the PVE API) and the state dump."""
 
 import re
+import time
 
 from . import ha, nodes
 from .errors import ApiError, param_error
@@ -78,6 +79,8 @@ def dispatch(core, method, path, params):
             raise ApiError(501, "outage needs a running server")
         core.outage_hook(float(params.get("seconds", 5)))
         return "/_sim/outage", None
+    if path == "/load" and method == "POST":
+        return "/_sim/load", add_load(core, **{k: params.get(k) for k in ("vmid", "node", "cpu", "seconds", "ago")})
     if path == "/requests" and method == "GET":
         return "/_sim/requests", core.request_counts()
     if path == "/privileges" and method == "POST":
@@ -112,3 +115,22 @@ def _registry(registry, method, params):
         raise ApiError(400, str(exc)) from None
     except KeyError as exc:
         raise ApiError(404, exc.args[0]) from None
+
+
+def add_load(core, vmid=None, node=None, cpu=0.9, seconds=60, ago=0):
+    """A burst of CPU load on a guest (or a node) `ago` seconds ago, lasting `seconds`: the RRD
+    curves show it in every timeframe, flattened in AVERAGE, at full height in MAX."""
+    end = time.time() - float(ago or 0)
+    event = {"start": end - float(seconds or 60), "end": end, "values": {"cpu": float(cpu)}}
+    st = core.state
+    with st.lock:
+        if vmid is not None:
+            target = st.guests.get(int(vmid))
+        else:
+            target = st.nodes.get(node)
+        if target is None:
+            raise ApiError(404, "no such guest or node")
+        target.load.append(event)
+        if getattr(target, "started_at", None) and target.started_at > event["start"]:
+            target.started_at = event["start"]  # busy then means running then
+    return event

@@ -5,7 +5,7 @@ import tempfile
 import time
 import warnings
 
-from . import certs, ha, nodes
+from . import certs, ha, nodes, sim_control
 from .core import Core
 from .server import HttpsFrontend
 from .sim_control import dump_state
@@ -131,6 +131,10 @@ class Simulator:
         """Restrict the API token to ``{path: [privileges]}`` (checked from the schema's
         permissions, so it needs a schema); ``None`` restores full access."""
         self.core.set_privileges(mapping)
+
+    def add_load(self, *, vmid=None, node=None, cpu=0.9, seconds=60, ago=0):
+        """A burst of CPU load (0..1) on a guest or node, ending `ago` seconds ago and lasting `seconds`."""
+        return sim_control.add_load(self.core, vmid=vmid, node=node, cpu=cpu, seconds=seconds, ago=ago)
 
     def set_time_scale(self, value):
         self.core.time_scale = float(value)

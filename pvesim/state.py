@@ -19,6 +19,7 @@ class Node:
         self.maxdisk = disk
         self.ip = ip
         self.boot_time = time.time() - random.randint(86400, 30 * 86400)
+        self.load = []  # load events for the RRD curves (metrics.py), added through /_sim/load
 
 
 class Store:
@@ -64,6 +65,7 @@ class Guest:
         self.fw_rules = []
         self.fw_options = {}
         self.hastate = None
+        self.load = []  # load events for the RRD curves (metrics.py), added through /_sim/load
 
     @property
     def label(self):

@@ -45,6 +45,9 @@ REQUIRED = {
 ENUMS = {
     ("GET", "/cluster/resources", "type"): ["vm", "storage", "node", "sdn"],
     ("GET", "/nodes/{node}/rrddata", "timeframe"): ["hour", "day", "week", "month", "year", "decade"],
+    ("GET", "/nodes/{node}/rrddata", "cf"): ["AVERAGE", "MAX"],
+    ("GET", "/nodes/{node}/qemu/{vmid}/rrddata", "cf"): ["AVERAGE", "MAX"],
+    ("GET", "/nodes/{node}/lxc/{vmid}/rrddata", "cf"): ["AVERAGE", "MAX"],
     ("GET", "/nodes/{node}/qemu/{vmid}/rrddata", "timeframe"): ["hour", "day", "week", "month", "year", "decade"],
     ("GET", "/nodes/{node}/lxc/{vmid}/rrddata", "timeframe"): ["hour", "day", "week", "month", "year", "decade"],
     ("POST", "/nodes/{node}/vzdump", "mode"): ["snapshot", "suspend", "stop"],

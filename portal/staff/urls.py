@@ -9,6 +9,7 @@ urlpatterns = [
     path("clusters/<int:pk>/reconcile/", views.cluster_reconcile, name="cluster_reconcile"),
     path("clusters/<int:pk>/test/", views.cluster_test, name="cluster_test"),
     path("nodes/<int:pk>/", views.node_detail, name="node"),
+    path("nodes/<int:pk>/graphs/", views.node_graphs, name="node_graphs"),
     path("nodes/<int:pk>/maintenance/", views.node_maintenance, name="node_maintenance"),
     path("nodes/<int:pk>/drain/", views.node_drain, name="node_drain"),
     path("nodes/<int:pk>/check/", views.node_check, name="node_check"),

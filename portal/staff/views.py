@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from provisioning import actions
 from provisioning.charts import sparkline
+from provisioning.graphs import NODE_CHARTS, render_graphs
 from provisioning.models import Cluster, ConsoleSession, Drift, Image, Node, Operation, Server
 from provisioning.selectors import stalled_q
 from services.actions import orders_place_pending
@@ -124,6 +126,14 @@ def node_detail(request, pk):
         "templates": sorted({i.volid.split("/", 1)[1] for i in Image.objects.filter(
             cluster=node.cluster, kind=Image.Kind.LXC, source=Image.Source.OS, active=True).exclude(volid="")}),
     })
+
+
+@staff_required("provisioning.view_node")
+def node_graphs(request, pk):
+    """The node's charts, the same block as a server's: cached rrddata a worker fetches."""
+    node = get_object_or_404(Node.objects.select_related("cluster"), pk=pk)
+    return render_graphs(request, node, url=reverse("staff:node_graphs", args=[node.pk]),
+                         fetchable=node.status == Node.Status.ONLINE, charts=NODE_CHARTS)
 
 
 @require_POST

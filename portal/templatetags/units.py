@@ -34,3 +34,12 @@ def disk(gib):
     if gib >= 1024 and gib % 1024 == 0:
         return f"{number_format(gib // 1024)}{NBSP}TB"
     return f"{number_format(gib)}{NBSP}GB"
+
+
+@register.filter
+def percent(share):
+    """A share 0..1 as "28 %" (a decimal below 10 %: "2,5 %")."""
+    if share in (None, ""):
+        return "–"
+    value = float(share) * 100
+    return f"{number_format(round(value, 1) if value < 10 else round(value), decimal_pos=1 if value < 10 else 0)}{NBSP}%"

@@ -84,6 +84,17 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { widths(document); navigation(); });
+  // A row of tabs wider than a phone scrolls sideways: bring the current one into view.
+  function currentTab() {
+    var bars = document.querySelectorAll(".tabs");
+    for (var i = 0; i < bars.length; i++) {
+      var current = bars[i].querySelector(".current");
+      if (current && current.offsetLeft + current.offsetWidth > bars[i].clientWidth) {
+        bars[i].scrollLeft = current.offsetLeft - 16;
+      }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { widths(document); navigation(); currentTab(); });
   document.addEventListener("htmx:load", function (event) { widths(event.target); });
 })();

@@ -4,8 +4,9 @@
   "use strict";
 
   var lang = document.documentElement.lang || "de";
-  var COLOURS = { cpu: "#1f6feb", memory: "#2e8b57", netin: "#8250df", netout: "#d4a017", diskread: "#bf8700", diskwrite: "#cf222e" };
-  var CHARTS = { cpu: ["cpu"], memory: ["memory"], network: ["netin", "netout"], disk: ["diskread", "diskwrite"] };
+  var COLOURS = { cpu: "#1f6feb", cpumax: "#9ec2f7", memory: "#2e8b57", netin: "#8250df", netout: "#d4a017", diskread: "#bf8700", diskwrite: "#cf222e" };
+  // The CPU chart shows each row's peak (Proxmox's cf=MAX) beside its average: a short spike stays visible in a week.
+  var CHARTS = { cpu: ["cpu", "cpumax"], memory: ["memory"], network: ["netin", "netout"], disk: ["diskread", "diskwrite"] };
 
   var percent = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
   function pct(v) { return v == null ? "–" : percent.format(v) + " %"; }
@@ -46,7 +47,8 @@
     var series = [{ label: labels.time, value: function (u, v) { return fmt.full(v); } }];
     var columns = [data.time];
     keys.forEach(function (key) {
-      series.push({ label: labels[key], stroke: COLOURS[key], width: 1.5, value: function (u, v) { return value(v); } });
+      if (!data[key]) { return; }
+      series.push({ label: labels[key], stroke: COLOURS[key], width: key === "cpumax" ? 1 : 1.5, value: function (u, v) { return value(v); } });
       columns.push(data[key]);
     });
     var opts = {
@@ -66,8 +68,8 @@
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:load", function (event) {
-    if (event.target.id === "server-graphs" || (event.target.querySelector && event.target.querySelector("#server-graphs"))) {
-      draw(event.target.id === "server-graphs" ? event.target : document);
+    if (event.target.id === "graphs" || (event.target.querySelector && event.target.querySelector("#graphs"))) {
+      draw(event.target.id === "graphs" ? event.target : document);
     }
   });
 })();

@@ -74,7 +74,8 @@ def test_every_page_type_runs_without_a_csp_violation(browser, live_server, ct_i
 
     customer = watched(browser, live_server)
     sign_in(customer, "alice@example.com")
-    for path in ["/", "/servers/", f"/servers/{server.public_id}/", "/backups/", "/order/", "/team/", "/ssh-keys/",
+    sections = [f"/servers/{server.public_id}/{section}/" for section in ("graphs", "snapshots", "backups", "settings", "danger")]
+    for path in ["/", "/servers/", f"/servers/{server.public_id}/", *sections, "/backups/", "/order/", "/team/", "/ssh-keys/",
                  "/api-tokens/", "/activity/", "/contract/", "/billing/", "/accounts/email/", "/accounts/password/change/",
                  "/accounts/2fa/", "/tenant/settings/", "/requests/", "/requests/new/", "/notifications/",
                  "/webhooks/"]:

@@ -22,10 +22,20 @@ def plans(db):
 PASSWORD = "a-long-passphrase-7"
 WORDS = {
     "en": {"running": "Running", "stopped": "Stopped", "shutdown": "Shut down", "start": "Start", "snapshot": "Take snapshot",
-           "rollback": "Roll back", "backup": "Back up now", "restore": "Restore", "delete": "Delete"},
+           "rollback": "Roll back", "backup": "Back up now", "restore": "Restore", "delete": "Delete",
+           "tab_snapshots": "Snapshots", "tab_backups": "Backups", "tab_danger": "Danger zone"},
     "de": {"running": "Läuft", "stopped": "Gestoppt", "shutdown": "Herunterfahren", "start": "Starten", "snapshot": "Snapshot erstellen",
-           "rollback": "Zurücksetzen", "backup": "Backup jetzt erstellen", "restore": "Wiederherstellen", "delete": "Löschen"},
+           "rollback": "Zurücksetzen", "backup": "Backup jetzt erstellen", "restore": "Wiederherstellen", "delete": "Löschen",
+           "tab_snapshots": "Snapshots", "tab_backups": "Backups", "tab_danger": "Gefahrenbereich"},
 }
+
+
+def tab(page, words, key):
+    """Open a section of the server page through its tab: its own URL, the tab marked as the current one."""
+    link = page.get_by_test_id("server-tabs").get_by_role("link", name=words[f"tab_{key}"], exact=True)
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/servers/[0-9a-f-]{{36}}/{key}/$"))
+    expect(link).to_have_attribute("aria-current", "page")
 
 
 def settle():
@@ -95,16 +105,21 @@ def journey(page, live_server, settings, lang):
     page.goto(files_url)
     expect(page.get_by_test_id("server-status")).to_have_text(words["running"])
 
+    tab(page, words, "snapshots")
     page.fill("input[name=name]", "before_change")
     page.click(f"main button:has-text('{words['snapshot']}')")
     settle()
-    page.goto(files_url)
-    expect(page.locator("main")).to_contain_text("before_change")
+    expect(page).to_have_url(files_url + "snapshots/")
+    # No reload by hand: the section loads itself again once the snapshot is taken.
+    expect(page.locator("main table")).to_contain_text("before_change", timeout=20_000)
+    expect(page.locator("main table")).not_to_contain_text(re.compile("in progress|in Bearbeitung"))
+    screenshot(page, f"{lang}-server-snapshots")
     press(page, words["rollback"])
     settle()
     assert Operation.objects.filter(kind="rollback", state="succeeded").count() == 1
 
     page.goto(files_url)
+    tab(page, words, "backups")
     page.click(f"main button:has-text('{words['backup']}')")
     settle()
     page.goto("/backups/")
@@ -120,6 +135,7 @@ def journey(page, live_server, settings, lang):
     expect(page.get_by_test_id("server-status")).to_have_text(words["running"])
 
     page.goto(files_url)
+    tab(page, words, "danger")
     page.fill("input[name=confirm_hostname]", "files")
     page.click(f"main form:has(input[name=confirm_hostname]) button:has-text('{words['delete']}')")
     settle()

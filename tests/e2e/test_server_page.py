@@ -89,7 +89,7 @@ def test_the_restore_form_asks_to_replace_the_data_only_when_restoring_over_the_
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
-def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings, ct_image, lang):  # noqa: F811
+def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings, ct_image, pve, lang):  # noqa: F811
     import re
 
     settings.LANGUAGE_CODE = lang
@@ -103,7 +103,14 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     sign_in(page, "alice@example.com")
     page.goto(f"/servers/{server.public_id}/")
     expect(page.get_by_test_id("server-status")).not_to_have_text(re.compile("Building|Wird erstellt"), timeout=30_000)
+    server.refresh_from_db()
+    # Two busy minutes forty minutes ago: the hour shows them, and so must the week's peak.
+    pve.add_load(vmid=server.vmid, cpu=0.95, seconds=120, ago=2400)
     page.reload()
+    graphs = page.get_by_test_id("server-tabs").get_by_role("link", name="Graphs" if lang == "en" else "Diagramme", exact=True)
+    graphs.click()
+    expect(page).to_have_url(re.compile(r"/graphs/$"))
+    expect(graphs).to_have_attribute("aria-current", "page")
     chart = page.get_by_test_id("chart-cpu")
     expect(chart.locator("canvas")).to_be_visible(timeout=20_000)
     box = chart.locator(".u-over").bounding_box()
@@ -118,5 +125,43 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     week.click()
     expect(week).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("chart-network").locator("canvas")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("peak-cpu")).to_have_text("95 %")
     screenshot(page, f"{lang}-server-graphs")
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_the_sections_are_tabs_with_their_own_urls_on_a_phone_too(browser, live_server, settings, ct_image, lang):  # noqa: F811
+    import re
+
+    settings.LANGUAGE_CODE = lang
+    names = {"en": ["Overview", "Graphs", "Snapshots", "Backups", "Settings", "Danger zone"],
+             "de": ["Übersicht", "Diagramme", "Snapshots", "Backups", "Einstellungen", "Gefahrenbereich"]}[lang]
+    alice = make_user("alice@example.com")
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
+    server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
+                                   password="long-enough-1")
+    context = browser.new_context(base_url=live_server.url, locale=f"{lang}-DE", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, "alice@example.com")
+    page.goto(f"/servers/{server.public_id}/")
+    expect(page.get_by_test_id("server-status")).not_to_have_text(re.compile("Building|Wird erstellt"), timeout=30_000)
+    tabs = page.get_by_test_id("server-tabs")
+    for name, path in zip(names, ["", "graphs/", "snapshots/", "backups/", "settings/", "danger/"], strict=True):
+        link = tabs.get_by_role("link", name=name, exact=True)
+        link.scroll_into_view_if_needed()
+        link.click()
+        expect(page).to_have_url(f"{live_server.url}/servers/{server.public_id}/{path}")
+        expect(link).to_have_attribute("aria-current", "page")
+        expect(link).to_be_in_viewport()  # the tab row scrolls to the section that is open
+        # The status and the power buttons stay at hand in every section: customers restart from their phone.
+        expect(power(page, "Reboot" if lang == "en" else "Neu starten")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{name} scrolls sideways"
+        if path in ("", "settings/"):
+            screenshot(page, f"{lang}-phone-server-{path.strip('/') or 'overview'}")
+    # A section's URL opens that section directly: it can be linked.
+    page.goto(f"/servers/{server.public_id}/backups/")
+    expect(tabs.get_by_role("link", name="Backups", exact=True)).to_have_attribute("aria-current", "page")
     context.close()

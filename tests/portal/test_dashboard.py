@@ -35,7 +35,10 @@ def test_the_dashboard_filters_by_state_and_type(alice_client, tenant_a):
 
 
 def test_the_dashboard_uses_the_same_number_of_queries_for_1_and_200_servers(alice_client, tenant_a):
+    from django.core.cache import cache
+
     def queries():
+        cache.clear()  # the month's costs are kept a few minutes: count the page that computes them
         with CaptureQueriesContext(connection) as ctx:
             assert alice_client.get("/").status_code == 200
         return len(ctx)
@@ -50,3 +53,50 @@ def test_other_tenants_servers_never_show(charlie_client, tenant_a):
     make_servers(tenant_a, 2)
     page = charlie_client.get("/").content.decode()
     assert ">s0<" not in page
+
+
+def test_the_dashboard_shows_what_failed_or_stopped_by_itself_before_the_server_list(alice_client, tenant_a):
+    make_servers(tenant_a, 3, busy=0)
+    Server.objects.filter(hostname="s1").update(status="failed")
+    Server.objects.filter(hostname="s2").update(status="stopped", should_run=True)
+    page = alice_client.get("/").content.decode()
+    attention = page[page.index('data-testid="attention"'):page.index("</ul>", page.index('data-testid="attention"'))]
+    assert ">s1<" in attention and ">s2<" in attention and ">s0<" not in attention
+    assert page.index("Needs your attention") < page.index(">Servers</h2>") < page.index(">Quota and costs</h2>")
+
+
+def test_the_dashboard_shows_the_months_costs_to_owners_but_not_to_members(alice_client, bob_client, tenant_a):
+    from services.models import Plan
+    from tests.billing.conftest import at, billable, ordered_server
+
+    billable(tenant_a)
+    cluster, _ = Cluster.objects.get_or_create(name="C", defaults={"api_url": "x:8006", "token_id": "a@pve!t"})
+    plan = Plan.objects.create(name="VM S", slug="d-vm-s", kind="qemu", cores=1, memory_mb=2048, disk_gb=40, price_monthly="9.95")
+    assert 'data-testid="costs"' not in alice_client.get("/").content.decode(), "nothing billable yet"
+    ordered_server(tenant_a, cluster, plan, "web", built=at(2026, 1, 1))
+    page = alice_client.get("/").content.decode()  # at once, though the costs are kept a few minutes
+    assert 'data-testid="costs"' in page and "Costs so far in" in page and "/billing/" in page
+    assert 'data-testid="costs"' not in bob_client.get("/").content.decode()
+
+
+def test_the_costs_keep_the_dashboards_queries_constant(alice_client, tenant_a):
+    from django.core.cache import cache
+
+    from services.models import Plan
+    from tests.billing.conftest import at, billable, ordered_server
+
+    billable(tenant_a)
+    cluster, _ = Cluster.objects.get_or_create(name="C", defaults={"api_url": "x:8006", "token_id": "a@pve!t"})
+    plan = Plan.objects.create(name="VM S", slug="d-vm-s", kind="qemu", cores=1, memory_mb=2048, disk_gb=40, price_monthly="9.95")
+
+    def queries():
+        cache.clear()  # the costs are kept a few minutes: count the page that computes them
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice_client.get("/").status_code == 200
+        return len(ctx)
+
+    ordered_server(tenant_a, cluster, plan, "web-0", built=at(2026, 1, 1))
+    one = queries()
+    for i in range(1, 15):
+        ordered_server(tenant_a, cluster, plan, f"web-{i}", built=at(2026, 1, 1))
+    assert queries() == one

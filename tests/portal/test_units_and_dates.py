@@ -47,5 +47,5 @@ def test_the_server_list_shows_sizes_in_gb(alice_client, tenant_a, ct_image):  #
 def test_the_backup_time_is_a_plain_24_hour_field(alice_client, tenant_a, ct_image):  # noqa: F811
     server = Server.objects.create(tenant=tenant_a, cluster=ct_image.cluster, kind="lxc", hostname="s0", cores=1,
                                    memory_mb=2048, disk_gb=20, image=ct_image)
-    page = alice_client.get(reverse("provisioning:server_detail", args=[server.public_id])).content.decode()
+    page = alice_client.get(reverse("provisioning:server_backups", args=[server.public_id])).content.decode()
     assert 'name="time" value="02:00"' in page and 'type="time"' not in page

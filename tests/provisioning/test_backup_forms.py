@@ -24,7 +24,7 @@ def backup_of(server):
 
 
 def schedule_checkbox(alice_client, server):
-    page = alice_client.get(reverse("provisioning:server_detail", args=[server.public_id])).content.decode()
+    page = alice_client.get(reverse("provisioning:server_backups", args=[server.public_id])).content.decode()
     return re.search(r'<input type="checkbox" name="enabled"[^>]*>', page).group(0)
 
 

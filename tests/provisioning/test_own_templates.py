@@ -97,9 +97,9 @@ def test_a_reinstall_from_a_template_on_another_node_is_refused(tenant_a, vm_ima
         actions.server_reinstall(server=elsewhere, image=image, password="long-enough")
     elsewhere.refresh_from_db()
     assert elsewhere.image == vm_image and elsewhere.status == Server.Status.RUNNING
-    page = alice_client.get(f"/servers/{elsewhere.public_id}/").content.decode()
+    page = alice_client.get(f"/servers/{elsewhere.public_id}/settings/").content.decode()
     assert f'<option value="{vm_image.pk}"' in page and f'<option value="{image.pk}"' not in page, "not offered there"
-    page = alice_client.get(f"/servers/{Server.objects.get(hostname='base-2').public_id}/").content.decode()
+    page = alice_client.get(f"/servers/{Server.objects.get(hostname='base-2').public_id}/settings/").content.decode()
     assert f'<option value="{image.pk}"' in page
 
 

@@ -65,7 +65,7 @@ def test_the_plans_snapshot_slots_limit_the_ordered_server(tenant_a, ct_image, w
     assert wait_done(actions.snapshot_create(server=server, name="first")).state == Operation.State.SUCCEEDED
     with pytest.raises(ValidationError, match="may keep 1 snapshots"):
         actions.snapshot_create(server=server, name="second")
-    assert "1 of 1" in alice_client.get(f"/servers/{server.public_id}/").content.decode()
+    assert "1 of 1" in alice_client.get(f"/servers/{server.public_id}/snapshots/").content.decode()
 
 
 def test_an_order_waiting_for_a_new_node_waits_until_its_appliance_is_fetched_there(tenant_a, cluster, pve, worker):

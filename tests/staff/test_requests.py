@@ -99,8 +99,9 @@ def test_the_server_page_offers_a_request_where_jiku_holds_the_duty(alice_client
     from .conftest import make_servers
 
     server = make_servers(tenant_a, offline_cluster, 1)[0]
-    page = alice_client.get(reverse("provisioning:server_detail", args=[server.public_id])).content.decode()
+    page = alice_client.get(reverse("provisioning:server_backups", args=[server.public_id])).content.decode()
     assert f"{reverse('tenants:request_create')}?duty=backups&amp;server={server.public_id}&amp;name={server.hostname}" in page
+    page = alice_client.get(reverse("provisioning:server_snapshots", args=[server.public_id])).content.decode()
     assert "?duty=snapshots" not in page, "the customer takes snapshots themselves"
 
 
