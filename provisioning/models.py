@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant, TenantQuerySet
@@ -809,7 +809,7 @@ FIREWALL_NAME = RegexValidator(
 
 class Verdict(models.TextChoices):
     ACCEPT = "ACCEPT", _("Allow")
-    DROP = "DROP", _("Drop")
+    DROP = "DROP", pgettext_lazy("firewall", "Drop")
     REJECT = "REJECT", _("Reject")
 
 
