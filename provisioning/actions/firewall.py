@@ -44,8 +44,9 @@ def firewall_of(server):
 
 
 def rule_specs(queryset):
-    """Rules as the dicts the actions take, in the portal's order."""
-    return [{f: getattr(r, f) for f in RULE_FIELDS} for r in queryset.select_related("group", "source_set", "dest_set")]
+    """Rules as the dicts the actions take, in the portal's order; they keep their ids through an edit."""
+    return [{"public_id": r.public_id, **{f: getattr(r, f) for f in RULE_FIELDS}}
+            for r in queryset.select_related("group", "source_set", "dest_set")]
 
 
 def _expanded(rules):
@@ -94,14 +95,18 @@ def _build(tenant, specs, *, owner):
         raise ValidationError({"rules": _("Keep at most %(n)s rules.") % {"n": MAX_RULES}})
     rules = []
     for position, spec in enumerate(specs):
+        spec = dict(spec)
+        keep_id = spec.pop("public_id", None)
         unknown = set(spec) - set(RULE_FIELDS)
         if unknown:
             raise ValidationError({"rules": _("Unknown rule fields: %(f)s.") % {"f": ", ".join(sorted(unknown))}})
         rule = FirewallRule(position=position, **owner, **spec)
+        if keep_id is not None:
+            rule.public_id = keep_id
         _own(tenant, rule.source_set, "source_set", _("Choose an address set of your own tenant."))
         _own(tenant, rule.dest_set, "dest_set", _("Choose an address set of your own tenant."))
         _own(tenant, rule.group, "group", _("Choose a security group of your own tenant."))
-        rule.full_clean(exclude=["firewall", "security_group"])
+        rule.full_clean(exclude=["firewall", "security_group", "public_id"])
         rules.append(rule)
     return rules
 
