@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from provisioning.models import AddressSet, Firewall, FirewallRule, Operation, SecurityGroup
 
+from . import guests
 from .base import Recipe, register, sync
 from .guests import node_name
 
@@ -20,6 +21,7 @@ LABELS = {
     "firewall_sets": _("Writing address sets"),
     "firewall_groups": _("Writing security groups"),
     "firewall_rules": _("Writing firewall rules"),
+    "firewall_nic": _("Connecting the network card to the firewall"),
     "firewall_options": _("Switching the firewall"),
 }
 # The keys the portal writes; what Proxmox adds on reading (pos, digest, ipversion) is left out.
@@ -145,6 +147,21 @@ def write_rules(ctx):
     fw.save(update_fields=["applied_rules", "applied_at"])
 
 
+def nic_with_firewall(value):
+    """net0 with firewall=1: Proxmox filters a guest's traffic only on network cards that say so."""
+    parts = [p for p in str(value).split(",") if p and not p.startswith("firewall=")]
+    return ",".join([*parts, "firewall=1"])
+
+
+def connect_nic(ctx):
+    if not _firewall(ctx).enabled:
+        return
+    s = ctx.server
+    net0 = ctx.pve.guest_config(node=node_name(ctx), kind=s.kind, vmid=s.vmid).get("net0")
+    if net0 and "firewall=1" not in net0.split(","):
+        guests.configure(ctx, net0=nic_with_firewall(net0))
+
+
 def write_options(ctx):
     fw = _firewall(ctx)
     current = ctx.pve.firewall_options(**_guest(ctx))
@@ -154,6 +171,6 @@ def write_options(ctx):
 
 
 STEPS = [sync("firewall_sets", write_sets), sync("firewall_groups", write_groups),
-         sync("firewall_rules", write_rules), sync("firewall_options", write_options)]
+         sync("firewall_rules", write_rules), sync("firewall_nic", connect_nic), sync("firewall_options", write_options)]
 
 register(Recipe(Operation.Kind.FIREWALL, lambda op: STEPS, labels=LABELS))

@@ -41,7 +41,9 @@ def server(tenant_a, ct_image, worker):
     return built(tenant_a, ct_image)
 
 
-def test_a_preset_is_read_back_from_proxmox_in_the_portals_order(server, alice):
+@pytest.mark.parametrize("image", ["ct_image", "vm_image"])
+def test_a_preset_is_read_back_from_proxmox_in_the_portals_order(tenant_a, worker, alice, request, image):
+    server = built(tenant_a, request.getfixturevalue(image))
     ok(actions.firewall_preset_apply(server=server, preset="web", source="198.51.100.0/24", user=alice))
     rules = rules_in_proxmox(server)
     assert [(r["pos"], r.get("dport"), r.get("source")) for r in rules] == [
@@ -49,6 +51,8 @@ def test_a_preset_is_read_back_from_proxmox_in_the_portals_order(server, alice):
     assert all(r["enable"] == 1 and r["type"] == "in" and r["action"] == "ACCEPT" for r in rules)
     options = options_in_proxmox(server)
     assert (options["enable"], options["policy_in"], options["policy_out"]) == (1, "DROP", "ACCEPT")
+    config = PVE(server.cluster).guest_config(node=server.node.name, kind=server.kind, vmid=server.vmid)
+    assert "firewall=1" in config["net0"].split(","), "Proxmox filters only network cards marked for it"
 
 
 def test_moving_and_deleting_rules_rewrite_proxmox_in_the_new_order(server):
