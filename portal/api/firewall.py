@@ -1,7 +1,7 @@
 """/api/v1/ for the firewall: a server's rules and defaults, the tenant's address sets and security groups."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -42,6 +42,7 @@ class RuleSerializer(serializers.Serializer):
         return out
 
 
+@extend_schema_serializer(many=False)  # one firewall per server, answered at the collection's address
 class FirewallSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
     policy_in = serializers.ChoiceField(choices=Verdict.choices, default="DROP")
@@ -119,6 +120,7 @@ class ServerFirewallViewSet(ServerChildViewSet):
 
     queryset = FirewallRule.objects.none()
     serializer_class = FirewallSerializer
+    pagination_class = None
 
     def tenant_queryset(self):
         return FirewallRule.objects.filter(firewall__server=self.get_server())
