@@ -173,4 +173,11 @@ def write_options(ctx):
 STEPS = [sync("firewall_sets", write_sets), sync("firewall_groups", write_groups),
          sync("firewall_rules", write_rules), sync("firewall_nic", connect_nic), sync("firewall_options", write_options)]
 
+
+
+def steps_for(server):
+    """The firewall's steps for a guest built again (reinstall), if the portal keeps one for it."""
+    return STEPS if Firewall.objects.filter(server=server).exists() else []
+
+
 register(Recipe(Operation.Kind.FIREWALL, lambda op: STEPS, labels=LABELS))

@@ -55,6 +55,14 @@ def test_a_preset_is_read_back_from_proxmox_in_the_portals_order(tenant_a, worke
     assert "firewall=1" in config["net0"].split(","), "Proxmox filters only network cards marked for it"
 
 
+def test_a_reinstall_writes_the_firewall_again(server, ct_image):
+    ok(actions.firewall_preset_apply(server=server, preset="ssh_office", source="203.0.113.0/24"))
+    ok(actions.server_reinstall(server=server, image=ct_image, password="long-enough-2"))
+    server.refresh_from_db()
+    assert [(r["dport"], r["source"]) for r in rules_in_proxmox(server)] == [("22", "203.0.113.0/24")]
+    assert options_in_proxmox(server)["enable"] == 1
+
+
 def test_moving_and_deleting_rules_rewrite_proxmox_in_the_new_order(server):
     ok(actions.firewall_set(server=server, enabled=True, rules=[
         dict(SSH, comment="ssh"), {"direction": "in", "action": "ACCEPT", "protocol": "tcp", "dest_port": "443",
