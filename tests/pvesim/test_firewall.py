@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pytest
 from proxmoxer import ResourceException
 
-from tests.pvesim.helpers import clone_vm
+from tests.pvesim.helpers import clone_vm, wait_ok
 
 
 @pytest.fixture
@@ -183,3 +183,15 @@ def test_an_unknown_guest_has_no_firewall(prox):
     with pytest.raises(ResourceException) as exc:
         prox.nodes("pve").qemu(4242).firewall.rules.get()
     assert exc.value.status_code == 500
+
+
+def test_a_clone_takes_the_firewall_with_it(prox, fw):
+    fw.rules.post(type="in", action="ACCEPT", proto="tcp", dport="22", enable=1)
+    fw.ipset.post(name="office")
+    fw.options.put(enable=1)
+    wait_ok(prox, prox.nodes("pve").qemu(100).clone.post(newid=101, name="copy", full=1, storage="local-lvm"))
+    copy = prox.nodes("pve").qemu(101).firewall
+    assert [r["dport"] for r in copy.rules.get()] == ["22"]
+    assert [s["name"] for s in copy.ipset.get()] == ["office"] and copy.options.get()["enable"] == 1
+    copy.rules(0).delete()
+    assert len(fw.rules.get()) == 1
