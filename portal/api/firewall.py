@@ -71,10 +71,12 @@ class AddressSetSerializer(serializers.ModelSerializer):
 class SecurityGroupSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     rules = RuleSerializer(many=True)
+    confirm_lockout = serializers.BooleanField(default=False, write_only=True,
+                                               help_text="Required when the rules close SSH and RDP on a server.")
 
     class Meta:
         model = SecurityGroup
-        fields = ["id", "name", "description", "rules"]
+        fields = ["id", "name", "description", "rules", "confirm_lockout"]
 
     def to_representation(self, group):
         out = super().to_representation(group)

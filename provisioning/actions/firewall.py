@@ -295,7 +295,7 @@ def address_set_delete(
 
 def security_group_save(
     *, tenant, name: str, rules: Iterable[dict], description: str = "", group: SecurityGroup | None = None,
-    user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+    confirm_lockout: bool = False, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
 ) -> SecurityGroup:
     """Create or change a security group and its rules; every server it is applied to is rewritten."""
     with transaction.atomic():
@@ -314,7 +314,10 @@ def security_group_save(
             raise ValidationError({"group": _("A security group cannot contain another security group.")})
         group.rules.all().delete()
         FirewallRule.objects.bulk_create(new)
+        # The new rules count from here on (the transaction is undone if a server would be locked out).
         for server in _servers_using(groups=[group]):
+            firewall = firewall_of(server)
+            _check_lockout(firewall, list(firewall.rules.select_related("group")), confirm_lockout)
             _queue_apply(server, user)
         audit_record(action="security_group.save", tenant=tenant, request=request, actor=user, obj=group,
                      details={"rules": len(new)})

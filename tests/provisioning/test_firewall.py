@@ -193,3 +193,15 @@ def test_other_tenants_sets_and_groups_cannot_be_used(server, tenant_b):
         actions.firewall_set(server=server, enabled=True, rules=[{"group": group}])
     assert "group" in info.value.message_dict
     assert not SecurityGroup.objects.filter(tenant=server.tenant).exists()
+
+
+def test_a_group_change_that_locks_its_servers_out_needs_a_confirmation(tenant_a, server):
+    group = actions.security_group_save(tenant=tenant_a, name="admin", rules=[SSH])
+    ok(actions.firewall_set(server=server, enabled=True, rules=[{"group": group}]))
+    web_only = [{"direction": "in", "action": "ACCEPT", "protocol": "tcp", "dest_port": "443"}]
+    with pytest.raises(ValidationError) as info:
+        actions.security_group_save(tenant=tenant_a, name="admin", group=group, rules=web_only)
+    assert "confirm_lockout" in info.value.message_dict
+    assert list(group.rules.values_list("dest_port", flat=True)) == ["22"]
+    actions.security_group_save(tenant=tenant_a, name="admin", group=group, rules=web_only, confirm_lockout=True)
+    assert list(group.rules.values_list("dest_port", flat=True)) == ["443"]
