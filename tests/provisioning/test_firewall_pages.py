@@ -85,3 +85,16 @@ def test_the_page_speaks_german_and_english(alice_client, alice_server):
     assert "Regeln" in german and "Vorlage anwenden" in german
     english = alice_client.get(page(alice_server)).content.decode()
     assert "Apply a preset" in english
+
+
+def test_staff_read_firewalls_sets_and_groups_in_the_admin(client, alice_server, tenant_a):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("staff", "staff@jiku.example", "x"))
+    office = actions.address_set_save(tenant=tenant_a, name="office", entries=["192.0.2.1"])
+    group = actions.security_group_save(tenant=tenant_a, name="web", rules=[{"protocol": "tcp", "dest_port": "443"}])
+    actions.firewall_set(server=alice_server, enabled=False, rules=[{"group": group}, {"source_set": office}])
+    for model, obj in (("firewall", alice_server.firewall), ("addressset", office), ("securitygroup", group)):
+        assert client.get(reverse(f"admin:provisioning_{model}_changelist") + "?q=web").status_code == 200
+        page = client.get(reverse(f"admin:provisioning_{model}_change", args=[obj.pk]))
+        assert page.status_code == 200, model
