@@ -398,6 +398,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "provisioning.models.Server.Kind",
         "RoleEnum": "tenants.models.Role",
+        "VerdictEnum": "provisioning.models.Verdict",
     },
 }
 

@@ -16,7 +16,20 @@ from django.utils.translation import gettext_lazy as _
 from tenants.admin import AuditedAdmin, TenantAdmin, as_admin, run_action
 
 from . import actions
-from .models import Cluster, Drift, Image, IPPool, Node, NodeMetrics, Operation, Server
+from .models import (
+    AddressSet,
+    Cluster,
+    Drift,
+    Firewall,
+    FirewallRule,
+    Image,
+    IPPool,
+    Node,
+    NodeMetrics,
+    Operation,
+    SecurityGroup,
+    Server,
+)
 from .selectors import stalled_q
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
@@ -311,6 +324,58 @@ class NodeMetricsAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- firewall: read here, changed by the customer's pages and API (their actions write Proxmox) ---
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class FirewallRuleInline(admin.TabularInline):
+    model = FirewallRule
+    fk_name = "firewall"
+    extra = 0
+    fields = ["position", "group", "direction", "action", "protocol", "dest_port", "source", "source_set", "dest",
+              "dest_set", "comment", "enabled"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class GroupRuleInline(FirewallRuleInline):
+    fk_name = "security_group"
+
+
+@admin.register(Firewall)
+class FirewallAdmin(ReadOnlyAdmin):
+    list_display = ["server", "enabled", "policy_in", "policy_out", "applied_at"]
+    list_select_related = ["server"]
+    search_fields = ["server__hostname"]
+    readonly_fields = ["server", "enabled", "policy_in", "policy_out", "applied_rules", "applied_at"]
+    inlines = [FirewallRuleInline]
+
+
+@admin.register(AddressSet)
+class AddressSetAdmin(ReadOnlyAdmin):
+    list_display = ["name", "tenant", "pve_name"]
+    list_select_related = ["tenant"]
+    search_fields = ["name", "tenant__name"]
+    readonly_fields = ["tenant", "name", "description", "entries", "pve_name"]
+
+
+@admin.register(SecurityGroup)
+class SecurityGroupAdmin(ReadOnlyAdmin):
+    list_display = ["name", "tenant", "pve_name"]
+    list_select_related = ["tenant"]
+    search_fields = ["name", "tenant__name"]
+    readonly_fields = ["tenant", "name", "description", "pve_name"]
+    inlines = [GroupRuleInline]
 
 
 # --- additions to the tenants admin (a lower layer, which cannot import us) ------------------

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tenants.models import SSHKey
 
-from .models import Image
+from .models import AddressSet, FirewallRule, Image, SecurityGroup, Verdict
 
 
 class ServerCreateForm(forms.Form):
@@ -128,3 +128,50 @@ class RestoreForm(forms.Form):
         if data.get("target") == "new" and not data.get("hostname"):
             self.add_error("hostname", _("Enter a hostname for the new server."))
         return data
+
+
+# --- firewall ----------------------------------------------------------------------------------------
+class FirewallOptionsForm(forms.Form):
+    enabled = forms.BooleanField(label=_("Firewall on"), required=False)
+    policy_in = forms.ChoiceField(label=_("Incoming by default"), choices=Verdict.choices)
+    policy_out = forms.ChoiceField(label=_("Outgoing by default"), choices=Verdict.choices)
+    confirm_lockout = forms.BooleanField(label=_("I know SSH and RDP may be closed"), required=False)
+
+
+class FirewallRuleForm(forms.Form):
+    group = forms.ModelChoiceField(label=_("Security group"), queryset=SecurityGroup.objects.none(), required=False,
+                                   help_text=_("Applies the group's rules here; the fields below are then ignored."))
+    direction = forms.ChoiceField(label=_("Direction"), choices=FirewallRule.Direction.choices)
+    action = forms.ChoiceField(label=_("Action"), choices=Verdict.choices)
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=FirewallRule.Protocol.choices, required=False)
+    dest_port = forms.CharField(label=_("Port(s)"), max_length=120, required=False, help_text=_("e.g. 22, 80,443 or 8000-8080"))
+    source = forms.CharField(label=_("Source"), max_length=400, required=False,
+                             help_text=_("Addresses, networks or ranges; empty means any."))
+    source_set = forms.ModelChoiceField(label=_("or source address set"), queryset=AddressSet.objects.none(),
+                                        required=False)
+    comment = forms.CharField(label=_("Comment"), max_length=100, required=False)
+    confirm_lockout = forms.BooleanField(label=_("I know SSH and RDP may be closed"), required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = SecurityGroup.objects.for_tenant(tenant)
+        self.fields["source_set"].queryset = AddressSet.objects.for_tenant(tenant)
+
+    def rule(self):
+        data = self.cleaned_data
+        if data["group"] is not None:
+            return {"group": data["group"]}
+        return {k: data[k] for k in ("direction", "action", "protocol", "dest_port", "source", "source_set", "comment")}
+
+
+class FirewallPresetForm(forms.Form):
+    preset = forms.ChoiceField(label=_("Preset"), choices=[])
+    source = forms.CharField(label=_("Office or VPN addresses"), max_length=400, required=False,
+                             help_text=_("e.g. 203.0.113.0/24"))
+    source_set = forms.ModelChoiceField(label=_("or an address set"), queryset=AddressSet.objects.none(), required=False)
+    confirm_lockout = forms.BooleanField(label=_("I know SSH and RDP may be closed"), required=False)
+
+    def __init__(self, *args, tenant, presets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = list(presets.items())
+        self.fields["source_set"].queryset = AddressSet.objects.for_tenant(tenant)

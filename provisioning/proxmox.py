@@ -132,6 +132,14 @@ class ConsoleSocket:
         await self._ws.close()
 
 
+def _rules_path(node, kind, vmid, group):
+    return f"cluster/firewall/groups/{group}" if group else f"nodes/{node}/{kind}/{vmid}/firewall/rules"
+
+
+def _ipset_path(node, kind, vmid):
+    return f"nodes/{node}/{kind}/{vmid}/firewall/ipset" if vmid else "cluster/firewall/ipset"
+
+
 class PVE:
     """One cluster's API. Cheap to build; proxmoxer keeps a requests session inside."""
 
@@ -338,6 +346,50 @@ class PVE:
         )
 
     # --- marketplace ----------------------------------------------------------------------
+    # --- firewall (FACTS.md section 12, with pve-firewall's real rule order) -------------------
+    def firewall_options(self, *, node, kind, vmid):
+        return self._call("get", f"nodes/{node}/{kind}/{vmid}/firewall/options")
+
+    def firewall_options_set(self, *, node, kind, vmid, enable, policy_in, policy_out):
+        return self._call("put", f"nodes/{node}/{kind}/{vmid}/firewall/options", enable=enable,
+                          policy_in=policy_in, policy_out=policy_out)
+
+    def firewall_rules(self, *, node=None, kind=None, vmid=None, group=None):
+        """A guest's rules, or a security group's (group=...), ordered by position."""
+        return self._call("get", _rules_path(node, kind, vmid, group))
+
+    def firewall_rule_insert_top(self, *, rule, node=None, kind=None, vmid=None, group=None):
+        """Proxmox puts every new rule at position 0 and ignores `pos` on create."""
+        return self._call("post", _rules_path(node, kind, vmid, group), **rule)
+
+    def firewall_rule_delete(self, *, pos, node=None, kind=None, vmid=None, group=None, digest=None):
+        return self._call("delete", f"{_rules_path(node, kind, vmid, group)}/{pos}", digest=digest)
+
+    def security_groups(self):
+        return self._call("get", "cluster/firewall/groups")
+
+    def security_group_create(self, *, group, comment=""):
+        return self._call("post", "cluster/firewall/groups", group=group, comment=comment or None)
+
+    def ipsets(self, *, node=None, kind=None, vmid=None):
+        """A guest's IP sets, or the cluster's when no guest is named."""
+        return self._call("get", _ipset_path(node, kind, vmid))
+
+    def ipset_create(self, *, name, comment="", node=None, kind=None, vmid=None):
+        return self._call("post", _ipset_path(node, kind, vmid), name=name, comment=comment or None)
+
+    def ipset_delete(self, *, name, node=None, kind=None, vmid=None):
+        return self._call("delete", f"{_ipset_path(node, kind, vmid)}/{name}", force=True)
+
+    def ipset_entries(self, *, name, node=None, kind=None, vmid=None):
+        return self._call("get", f"{_ipset_path(node, kind, vmid)}/{name}")
+
+    def ipset_add(self, *, name, cidr, node=None, kind=None, vmid=None):
+        return self._call("post", f"{_ipset_path(node, kind, vmid)}/{name}", cidr=cidr)
+
+    def ipset_remove(self, *, name, cidr, node=None, kind=None, vmid=None):
+        return self._call("delete", f"{_ipset_path(node, kind, vmid)}/{name}/{quote(cidr, safe='')}")
+
     def appliances(self, node):
         return self._call("get", f"nodes/{node}/aplinfo")
 

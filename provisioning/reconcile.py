@@ -1,8 +1,8 @@
 """Brings the database in line with Proxmox: one GET /cluster/resources per cluster.
 
 Follows HA moves and changes made in the Proxmox UI, marks servers on failed nodes unavailable,
-and flags drift for staff (servers missing in Proxmox, unknown guests in our VMID range). It
-never deletes anything by itself.
+and flags drift for staff (servers missing in Proxmox, unknown guests in our VMID range, firewall
+rules changed outside the portal). It never deletes anything by itself.
 """
 
 import logging
@@ -18,7 +18,8 @@ from tenants.audit import audit_record
 from tenants.models import Duty
 
 from . import bulk, engine, live, notices
-from .models import Cluster, Drift, Image, Node, Operation, Server
+from .models import Cluster, Drift, Firewall, Image, Node, Operation, Server
+from .operations.firewall import as_written
 from .proxmox import PVE, ProxmoxError
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,47 @@ def reconcile_cluster(cluster):
         cluster.last_reconciled_at = now
         cluster.reconcile_error = ""
         cluster.save(update_fields=["last_reconciled_at", "reconcile_error", "snapshot_capable", "shared_storages"])
+    stats["firewall_drift"] = _firewall_drift(cluster)
     return stats
+
+
+def _firewall_drift(cluster):
+    """Compare each written firewall with Proxmox's rules: one GET per server the portal wrote a
+    firewall for. A difference is drift for staff; the next write from the portal resolves it."""
+    firewalls = list(
+        Firewall.objects.filter(server__cluster=cluster, applied_at__isnull=False, server__node__isnull=False,
+                                server__status__in=[Server.Status.RUNNING, Server.Status.STOPPED])
+        .exclude(server__operations__state__in=Operation.ACTIVE_STATES)
+        .select_related("server__node").distinct()
+    )
+    if not firewalls:
+        return 0
+    pve = PVE(cluster)
+    changed = {}
+    for fw in firewalls:
+        s = fw.server
+        try:
+            found = as_written(pve.firewall_rules(node=s.node.name, kind=s.kind, vmid=s.vmid))
+        except ProxmoxError as exc:
+            log.info("firewall of %s not read: %s", s, exc.message)
+            continue
+        if found != fw.applied_rules:
+            changed[s.vmid] = (fw, found)
+    open_drift = {d.vmid: d for d in Drift.objects.filter(cluster=cluster, kind=Drift.Kind.FIREWALL, resolved_at__isnull=True)}
+    ignored = set(Drift.objects.filter(cluster=cluster, kind=Drift.Kind.FIREWALL, resolution=Drift.Resolution.IGNORED)
+                  .values_list("vmid", flat=True))
+    checked = {fw.server.vmid for fw in firewalls}
+    new = [
+        Drift(cluster=cluster, kind=Drift.Kind.FIREWALL, vmid=vmid, server=fw.server, node_name=fw.server.node.name,
+              guest_name=fw.server.hostname[:100], details={"expected": fw.applied_rules, "found": found})
+        for vmid, (fw, found) in changed.items() if vmid not in open_drift and vmid not in ignored
+    ]
+    Drift.objects.bulk_create(new)
+    if new:
+        notices.drift_found(cluster, new)
+    gone = [d.pk for vmid, d in open_drift.items() if vmid in checked and vmid not in changed]
+    Drift.objects.filter(pk__in=gone).update(resolved_at=timezone.now(), resolution=Drift.Resolution.GONE)
+    return len(changed)
 
 
 def _sync_nodes(cluster, resources, now):
@@ -265,9 +306,12 @@ def _follow_node(server, guest, nodes):
 
 
 def _record_drift(cluster, missing, unknown, still_there):
-    open_drift = {(d.kind, d.vmid): d for d in Drift.objects.filter(cluster=cluster, resolved_at__isnull=True)}
+    guests = [Drift.Kind.MISSING, Drift.Kind.UNKNOWN]
+    open_drift = {(d.kind, d.vmid): d for d in Drift.objects.filter(cluster=cluster, resolved_at__isnull=True,
+                                                                     kind__in=guests)}
     ignored = set(
-        Drift.objects.filter(cluster=cluster, resolution=Drift.Resolution.IGNORED).values_list("kind", "vmid")
+        Drift.objects.filter(cluster=cluster, resolution=Drift.Resolution.IGNORED, kind__in=guests)
+        .values_list("kind", "vmid")
     )
     seen = set()
     new = []

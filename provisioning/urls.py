@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import firewall_views as fw
 from . import safety_views as safety
 from . import views
 
@@ -33,6 +34,13 @@ urlpatterns = [
     path("servers/<uuid:public_id>/staging/", safety.staging_create, name="staging_create"),
     path("servers/<uuid:public_id>/promote/", safety.staging_promote, name="staging_promote"),
     path("servers/<uuid:public_id>/graphs/data/", safety.server_graphs, name="server_graphs"),
+    path("servers/<uuid:public_id>/firewall/", fw.firewall, name="firewall"),
+    path("servers/<uuid:public_id>/firewall/options/", fw.firewall_options, name="firewall_options"),
+    path("servers/<uuid:public_id>/firewall/preset/", fw.firewall_preset, name="firewall_preset"),
+    path("servers/<uuid:public_id>/firewall/rules/", fw.firewall_rule_add, name="firewall_rule_add"),
+    path("servers/<uuid:public_id>/firewall/rules/<uuid:rule_id>/move/", fw.firewall_rule_move, name="firewall_rule_move"),
+    path("servers/<uuid:public_id>/firewall/rules/<uuid:rule_id>/delete/", fw.firewall_rule_delete,
+         name="firewall_rule_delete"),
     path("backups/", safety.backup_list, name="backup_list"),
     path("backups/<uuid:public_id>/restore/", safety.backup_restore, name="backup_restore"),
     path("backups/<uuid:public_id>/delete/", safety.backup_delete, name="backup_delete"),

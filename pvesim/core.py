@@ -66,6 +66,7 @@ class Core:
             console,
             routes_agent,
             routes_cluster,
+            routes_firewall,
             routes_guests,
             routes_power,
             routes_snapshots,

@@ -1,5 +1,6 @@
 """QEMU and LXC guests: lists, create, clone, config, status, resize, template, destroy."""
 
+import copy
 import time
 import uuid
 
@@ -235,6 +236,10 @@ def clone(req):
             config.pop(key, None)
         config["lock"] = "clone"
         guest = Guest(newid, kind, target, config)
+        # Proxmox copies the source's firewall file with the guest (clone_vmfw_conf)
+        guest.fw_rules = copy.deepcopy(src.fw_rules)
+        guest.fw_options = copy.deepcopy(src.fw_options)
+        guest.fw_ipsets = copy.deepcopy(src.fw_ipsets)
         st.guests[newid] = guest
         add_to_pool(st, guest, req.p("pool"))
         total = sum(size for *_, size in disks)

@@ -1,4 +1,4 @@
-"""Snapshots (with the ``current`` pseudo entry) and per-guest firewall rules/options."""
+"""Snapshots (with the ``current`` pseudo entry)."""
 
 import copy
 import time
@@ -6,7 +6,6 @@ import time
 from .errors import TaskError, die
 from .guestcommon import both, get_guest, kind_of, label, public_config, snapshot_capable
 from .tasks import DURATIONS, start_task
-from .util import config_digest
 
 RESERVED = ("current", "pending")
 
@@ -179,108 +178,3 @@ def snapshot_delete(req):
 
     return start_task(req.core, req, req.p("node"), "qmdelsnapshot" if kind == "qemu" else "vzdelsnapshot",
                       guest.vmid, body, undo)
-
-
-# -- firewall -----------------------------------------------------------------------------
-RULE_KEYS = ("type", "action", "enable", "macro", "proto", "source", "dest", "sport", "dport", "iface", "log",
-             "comment", "icmp-type", "ipversion")
-OPTION_DEFAULTS = {"enable": 0, "policy_in": "DROP", "policy_out": "ACCEPT", "dhcp": 1, "ipfilter": 0,
-                   "macfilter": 1, "ndp": 1, "radv": 0, "log_level_in": "nolog", "log_level_out": "nolog"}
-
-
-def _rules_digest(guest):
-    return config_digest(guest.fw_rules)
-
-
-def _check_digest(req, guest):
-    if req.p("digest") and req.p("digest") != _rules_digest(guest):
-        raise die("detected modified configuration - file changed by other user? Try again.")
-
-
-@both("GET", "/{vmid}/firewall")
-def fw_index(req):
-    return [{"name": n} for n in ("rules", "options", "aliases", "ipset", "refs", "log")]
-
-
-@both("GET", "/{vmid}/firewall/rules")
-def fw_rules(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        return [dict(rule, pos=i) for i, rule in enumerate(guest.fw_rules)]
-
-
-@both("POST", "/{vmid}/firewall/rules")
-def fw_rule_add(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        _check_digest(req, guest)
-        rule = {k: req.p(k) for k in RULE_KEYS if req.p(k) is not None}
-        for k in ("enable", "log"):
-            if k in rule and k == "enable":
-                rule[k] = int(rule[k])
-        pos = int(req.p("pos", 0) or 0)
-        guest.fw_rules.insert(max(0, min(pos, len(guest.fw_rules))), rule)
-    return None
-
-
-def _rule(guest, pos):
-    pos = int(pos)
-    if pos < 0 or pos >= len(guest.fw_rules):
-        raise die("no rule at position " + str(pos))
-    return pos
-
-
-@both("GET", "/{vmid}/firewall/rules/{pos}")
-def fw_rule_get(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        pos = _rule(guest, req.p("pos"))
-        return dict(guest.fw_rules[pos], pos=pos)
-
-
-@both("PUT", "/{vmid}/firewall/rules/{pos}")
-def fw_rule_put(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        _check_digest(req, guest)
-        pos = _rule(guest, req.p("pos"))
-        rule = guest.fw_rules[pos]
-        if req.p("moveto") is not None:
-            guest.fw_rules.pop(pos)
-            guest.fw_rules.insert(max(0, min(int(req.p("moveto")), len(guest.fw_rules))), rule)
-            return None
-        for k in RULE_KEYS:
-            if req.p(k) is not None:
-                rule[k] = int(req.p(k)) if k == "enable" else req.p(k)
-        for k in str(req.p("delete") or "").split(","):
-            rule.pop(k, None)
-    return None
-
-
-@both("DELETE", "/{vmid}/firewall/rules/{pos}")
-def fw_rule_delete(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        _check_digest(req, guest)
-        guest.fw_rules.pop(_rule(guest, req.p("pos")))
-    return None
-
-
-@both("GET", "/{vmid}/firewall/options")
-def fw_options(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        return dict(guest.fw_options)
-
-
-@both("PUT", "/{vmid}/firewall/options")
-def fw_options_put(req):
-    with req.state.lock:
-        guest = get_guest(req)
-        for k in OPTION_DEFAULTS:
-            if req.p(k) is not None:
-                v = req.p(k)
-                guest.fw_options[k] = int(v) if str(v).isdigit() else v
-        for k in str(req.p("delete") or "").split(","):
-            guest.fw_options.pop(k, None)
-    return None

@@ -64,6 +64,7 @@ class Guest:
         self.pool = None
         self.fw_rules = []
         self.fw_options = {}
+        self.fw_ipsets = OrderedDict()
         self.hastate = None
         self.load = []  # load events for the RRD curves (metrics.py), added through /_sim/load
 
@@ -171,6 +172,8 @@ class State:
         self.pending_timers = 0
         self.pools = OrderedDict()
         self.ha = OrderedDict()
+        self.fw_groups = OrderedDict()   # cluster security groups: name -> {comment, rules}
+        self.fw_ipsets = OrderedDict()   # cluster IP sets: name -> {comment, entries}
         self.aplinfo = []
         self.reserved_vmids = set()
         self._pid = itertools.count(random.randint(0x10000, 0x80000))

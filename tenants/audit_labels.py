@@ -4,6 +4,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 LABELS = {
+    "address_set.delete": _("Address set %(object)s deleted"),
+    "address_set.save": _("Address set %(object)s saved"),
     "api_token.created": _("API token %(object)s created"),
     "api_token.revoked": _("API token %(object)s revoked"),
     "backup.create": _("Backup of %(object)s started"),
@@ -19,6 +21,8 @@ LABELS = {
     "contract.started": _("Contract %(object)s started"),
     "drift.ignore": _("Drift on %(object)s ignored"),
     "drift.mark_deleted": _("%(object)s written off as deleted"),
+    "firewall.change": _("Firewall of %(object)s changed"),
+    "firewall.preset": _("Firewall preset applied to %(object)s"),
     "invitation.accepted": _("Invitation for %(object)s accepted"),
     "invitation.created": _("%(object)s invited"),
     "invitation.revoked": _("Invitation for %(object)s revoked"),
@@ -55,6 +59,8 @@ LABELS = {
     "request.answer": _("Request %(object)s answered"),
     "request.assign": _("Request %(object)s assigned"),
     "request.create": _("Request %(object)s made"),
+    "security_group.delete": _("Security group %(object)s deleted"),
+    "security_group.save": _("Security group %(object)s saved"),
     "server.adopt": _("Server %(object)s adopted"),
     "server.auto_restart_on": _("Automatic restart of %(object)s switched on"),
     "server.auto_restart_off": _("Automatic restart of %(object)s switched off"),

@@ -1,7 +1,13 @@
 """/api/v1/ for the safety net: snapshots and backup policy under a server, backups of the tenant."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -63,7 +69,21 @@ class ProtectSerializer(serializers.Serializer):
     protected = serializers.BooleanField()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "02:00"})
+class ClockTime(serializers.TimeField):
+    """A time of day as HH:MM. OpenAPI's `time` format means RFC 3339 with a UTC offset, which a
+    schedule in the tenant's local time does not have (and an unsaved policy's default is text)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+    def to_representation(self, value):
+        return value[:5] if isinstance(value, str) else super().to_representation(value)
+
+
 class PolicySerializer(serializers.ModelSerializer):
+    time = ClockTime(required=False, help_text="Local time of day, HH:MM.")
+
     class Meta:
         model = BackupPolicy
         fields = ["enabled", "frequency", "weekday", "time", "keep_last", "keep_daily", "keep_weekly", "keep_monthly",

@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import views
 from .errors import Unrouted
+from .firewall import FIREWALL_ROUTES
 from .metadata import JsonOptions
 from .safety import SAFETY_ROUTES
 
@@ -41,7 +42,7 @@ router.register("images", views.ImageViewSet, basename="image")
 router.register("ssh-keys", views.SSHKeyViewSet, basename="ssh-key")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
-for prefix, viewset, basename in SAFETY_ROUTES:
+for prefix, viewset, basename in SAFETY_ROUTES + FIREWALL_ROUTES:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [

@@ -2,6 +2,22 @@
 
 from .console import console_allowed, console_end, console_open  # noqa: F401
 from .duties import CUSTOMER_DUTIES, ManagedByJiku, jiku_actions, jiku_holds, managed_actions  # noqa: F401
+from .firewall import (  # noqa: F401
+    PRESETS,
+    address_set_delete,
+    address_set_save,
+    firewall_of,
+    firewall_preset_apply,
+    firewall_rule_add,
+    firewall_rule_delete,
+    firewall_rule_move,
+    firewall_set,
+    management_reachable,
+    preset_rules,
+    rule_specs,
+    security_group_delete,
+    security_group_save,
+)
 from .marketplace import (  # noqa: F401
     appliance_import,
     image_approve,

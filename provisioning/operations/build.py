@@ -8,7 +8,7 @@ from provisioning.placement import pool_for
 from provisioning.proxmox import PVE, ProxmoxError
 from provisioning.secrets import decrypt
 
-from . import guests
+from . import firewall, guests
 from .base import Recipe, Step, register, sync
 from .guests import CHECK_VMID, FINISH_DELETED, FINISH_RUNNING, START, STOP, node_name
 
@@ -132,8 +132,11 @@ def create_steps(op):
 
 register(
     Recipe(Operation.Kind.CREATE, create_steps, on_failure=_create_failed, labels=LABELS),
-    Recipe(Operation.Kind.REINSTALL, lambda op: [STOP, DESTROY, *build_steps(op.server), FINISH_RUNNING],
-           on_failure=_reinstall_failed, labels=LABELS),
+    # Destroying the guest drops its firewall in Proxmox: the portal's is written again, last, so a
+    # firewall saved while the reinstall runs only adds steps at the end.
+    Recipe(Operation.Kind.REINSTALL,
+           lambda op: [STOP, DESTROY, *build_steps(op.server), FINISH_RUNNING, *firewall.steps_for(op.server)],
+           on_failure=_reinstall_failed, labels={**LABELS, **firewall.LABELS}),
     Recipe(Operation.Kind.DELETE, lambda op: [STOP, DESTROY, FINISH_DELETED],
            on_failure=lambda op: gone_back(op, FAILED_REASONS["delete"]), labels=LABELS),
 )

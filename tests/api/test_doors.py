@@ -97,7 +97,10 @@ DOORS = {
 NO_DUTY = {"server_create", "server_power", "server_resize", "server_rename", "server_set_auto_restart",
            "backup_create", "backup_restore", "ha_set", "staging_create",
            # The console: a browser's ticket, no API door (provisioning/actions/console.py says why no duty).
-           "console_open"}
+           "console_open",
+           # The firewall is the customer's own, like power and resize (issue 21).
+           "firewall_set", "firewall_rule_add", "firewall_rule_delete", "firewall_rule_move", "firewall_preset_apply",
+           "address_set_save", "address_set_delete", "security_group_save", "security_group_delete"}
 # JIKU's own actions: the admin and the staff pages, never a customer door.
 STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetch_to_new_nodes", "oci_import",
               "template_from_server", "backups_expire", "node_drain", "server_migrate", "operation_retry",
@@ -106,7 +109,8 @@ STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetc
               "node_register_vds", "node_check_joined", "drain_next", "console_end"}
 # Helpers the package exports that are not actions (checks, queries).
 NOT_ACTIONS = {"check_quota", "quota_usage", "reserve_server", "validate_hostname", "validate_server_password",
-               "validate_size", "check_reason", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed"}
+               "validate_size", "check_reason", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed",
+               "firewall_of", "management_reachable", "preset_rules", "rule_specs"}
 
 
 def _everything_at_jiku(tenant):

@@ -1,0 +1,104 @@
+"""The server's firewall page: switch it, apply a preset, add, move and delete rules."""
+
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
+
+from . import actions
+from .forms import FirewallOptionsForm, FirewallPresetForm, FirewallRuleForm
+from .models import AddressSet, Firewall, FirewallRule, SecurityGroup, Server
+from .views import _section
+
+SAVED = _("Saved; the firewall is being written to the server.")
+
+
+def _server(request, public_id):
+    qs = Server.objects.exclude(status=Server.Status.DELETED).select_related("cluster", "node", "tenant")
+    return get_for_tenant(qs, request.tenant, public_id=public_id)
+
+
+def _rule(server, rule_id):
+    return get_object_or_404(FirewallRule.objects.select_related("firewall"), firewall__server=server, public_id=rule_id)
+
+
+def _back(server):
+    return redirect("provisioning:firewall", public_id=server.public_id)
+
+
+@tenant_required()
+def firewall(request, public_id):
+    def extra(server):
+        # Reading never writes: a server without a firewall row shows the defaults.
+        fw = Firewall.objects.filter(server=server).first() or Firewall(server=server)
+        tenant = request.tenant
+        return {
+            "firewall": fw,
+            "rules": list(fw.rules.select_related("group", "source_set", "dest_set")) if fw.pk else [],
+            "options_form": FirewallOptionsForm(initial={"enabled": fw.enabled, "policy_in": fw.policy_in,
+                                                         "policy_out": fw.policy_out}),
+            "rule_form": FirewallRuleForm(tenant=tenant),
+            "preset_form": FirewallPresetForm(tenant=tenant, presets=actions.PRESETS),
+            "address_sets": AddressSet.objects.for_tenant(tenant),
+            "security_groups": SecurityGroup.objects.for_tenant(tenant),
+            "last_operation": server.operations.filter(kind="firewall").first(),
+        }
+
+    return _section(request, public_id, "firewall", "provisioning/firewall.html", extra)
+
+
+@require_POST
+@tenant_required("operate")
+def firewall_options(request, public_id):
+    server = _server(request, public_id)
+    submit_form(request, FirewallOptionsForm(request.POST), lambda d: actions.firewall_set(
+        server=server, user=request.user, request=request, **d), SAVED)
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def firewall_preset(request, public_id):
+    server = _server(request, public_id)
+    form = FirewallPresetForm(request.POST, tenant=request.tenant, presets=actions.PRESETS)
+    submit_form(request, form, lambda d: actions.firewall_preset_apply(
+        server=server, user=request.user, request=request, **d), SAVED)
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def firewall_rule_add(request, public_id):
+    server = _server(request, public_id)
+    form = FirewallRuleForm(request.POST, tenant=request.tenant)
+    submit_form(request, form, lambda d: actions.firewall_rule_add(
+        server=server, rule=form.rule(), confirm_lockout=d["confirm_lockout"], user=request.user, request=request),
+        SAVED)
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def firewall_rule_move(request, public_id, rule_id):
+    server = _server(request, public_id)
+    rule = _rule(server, rule_id)
+    try:
+        position = max(0, int(request.POST.get("position", "")))
+    except ValueError:
+        return _back(server)
+    attempt(request, lambda: actions.firewall_rule_move(
+        rule=rule, position=position, confirm_lockout=bool(request.POST.get("confirm_lockout")), user=request.user,
+        request=request), SAVED)
+    return _back(server)
+
+
+@require_POST
+@tenant_required("operate")
+def firewall_rule_delete(request, public_id, rule_id):
+    server = _server(request, public_id)
+    rule = _rule(server, rule_id)
+    attempt(request, lambda: actions.firewall_rule_delete(
+        rule=rule, confirm_lockout=bool(request.POST.get("confirm_lockout")), user=request.user, request=request),
+        SAVED)
+    return _back(server)
