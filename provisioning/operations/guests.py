@@ -148,17 +148,26 @@ def retire(server):
     server.backups.filter(deleted_at__isnull=True, expires_at__isnull=True).update(expires_at=expires)
 
 
+def ip6config(server):
+    """The routed prefix's first address with the pool's gateway, else SLAAC."""
+    pool = pool_for(server, version=6)
+    if pool is None or not server.ipv6_prefix:
+        return "ip6=auto"
+    length = server.ipv6_prefix.rsplit("/", 1)[1]
+    return f"ip6={server.ipv6}/{length},gw6={pool.gateway}"
+
+
 def ipconfig(server):
     pool = pool_for(server)
     if pool is None:
-        return "ip=dhcp,ip6=auto"
-    return f"ip={server.ipv4}/{pool.prefixlen},gw={pool.gateway},ip6=auto"
+        return f"ip=dhcp,{ip6config(server)}"
+    return f"ip={server.ipv4}/{pool.prefixlen},gw={pool.gateway},{ip6config(server)}"
 
 
 def ct_net0(server):
     pool = pool_for(server)
     ip = f"{server.ipv4}/{pool.prefixlen},gw={pool.gateway}" if pool else "dhcp"
-    return f"name=eth0,bridge={server.cluster.bridge},ip={ip},ip6=auto"
+    return f"name=eth0,bridge={server.cluster.bridge},ip={ip},{ip6config(server)}"
 
 
 def readdress(ctx):
