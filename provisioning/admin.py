@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from tenants.admin import AuditedAdmin, TenantAdmin, as_admin, run_action
 
 from . import actions
-from .models import Cluster, Drift, Image, IPPool, Node, NodeMetrics, Operation, Server
+from .models import Cluster, Drift, Image, IPPool, Node, NodeMetrics, Operation, PtrRecord, Server
 from .selectors import stalled_q
 
 LIVE = ~Q(servers__status__in=[Server.Status.DELETED, Server.Status.FAILED])
@@ -373,3 +373,15 @@ def unsuspend_tenants(modeladmin, request, queryset):
 
 TenantAdmin.extra_inlines.append(TenantServerInline)
 TenantAdmin.actions = [*TenantAdmin.actions, suspend_tenants, unsuspend_tenants]
+
+
+@admin.register(PtrRecord)
+class PtrRecordAdmin(AuditedAdmin):
+    list_display = ["address", "name", "status", "server", "checked_at"]
+    list_select_related = ["server"]
+    list_filter = ["status"]
+    search_fields = ["address", "name", "server__hostname"]
+    readonly_fields = ["server", "address", "name", "status", "checked_at"]
+
+    def has_add_permission(self, request):
+        return False

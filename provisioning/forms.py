@@ -128,3 +128,10 @@ class RestoreForm(forms.Form):
         if data.get("target") == "new" and not data.get("hostname"):
             self.add_error("hostname", _("Enter a hostname for the new server."))
         return data
+
+
+class PtrForm(forms.Form):
+    """Validated again by the action (ownership, forward lookup); the form checks the shape."""
+
+    address = forms.GenericIPAddressField(label=_("Address"))
+    name = forms.CharField(label=_("Host name"), max_length=253, help_text=_("e.g. mail.example.com"))

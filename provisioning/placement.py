@@ -150,11 +150,14 @@ def allocate_ipv6(cluster, node):
 def pool_for(server, version=4):
     """The pool an existing server's address came from (for gateway and prefix)."""
     address = server.ipv4 if version == 4 else server.ipv6
-    if not address:
-        return None
+    return pool_containing(server.cluster, address) if address else None
+
+
+def pool_containing(cluster, address):
     addr = ipaddress.ip_address(address)
-    for pool in IPPool.objects.filter(cluster=server.cluster):
-        if pool.version == version and addr in ipaddress.ip_network(pool.network, strict=False):
+    for pool in IPPool.objects.filter(cluster=cluster):
+        network = ipaddress.ip_network(pool.network, strict=False)
+        if network.version == addr.version and addr in network:
             return pool
     return None
 

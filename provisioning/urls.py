@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import network_views as network
 from . import safety_views as safety
 from . import views
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("servers/<uuid:public_id>/staging/", safety.staging_create, name="staging_create"),
     path("servers/<uuid:public_id>/promote/", safety.staging_promote, name="staging_promote"),
     path("servers/<uuid:public_id>/graphs/", safety.server_graphs, name="server_graphs"),
+    path("servers/<uuid:public_id>/network/", network.server_network, name="server_network"),
+    path("servers/<uuid:public_id>/network/ptr/<str:address>/delete/", network.ptr_delete, name="ptr_delete"),
     path("backups/", safety.backup_list, name="backup_list"),
     path("backups/<uuid:public_id>/restore/", safety.backup_restore, name="backup_restore"),
     path("backups/<uuid:public_id>/delete/", safety.backup_delete, name="backup_delete"),

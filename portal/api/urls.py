@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from . import views
 from .errors import Unrouted
 from .metadata import JsonOptions
+from .network import NETWORK_ROUTES
 from .safety import SAFETY_ROUTES
 
 app_name = "api"
@@ -41,7 +42,7 @@ router.register("images", views.ImageViewSet, basename="image")
 router.register("ssh-keys", views.SSHKeyViewSet, basename="ssh-key")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
-for prefix, viewset, basename in SAFETY_ROUTES:
+for prefix, viewset, basename in SAFETY_ROUTES + NETWORK_ROUTES:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from provisioning import rdns
 from provisioning.models import Cluster, Drift, Node, Server
 from provisioning.placement import allocate_vmid, pool_for
 from provisioning.proxmox import ProxmoxError
@@ -142,6 +143,7 @@ def finish_with(status):
 
 
 def retire(server):
+    rdns.forget(server)
     server.release()
     # Backups outlive their server for the retention period, then the expiry sweep removes them.
     expires = timezone.now() + timezone.timedelta(days=settings.BACKUP_RETENTION_DAYS)

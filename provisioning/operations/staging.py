@@ -5,7 +5,7 @@ import json
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from provisioning.models import BackupPolicy, Operation, Server, Snapshot
+from provisioning.models import BackupPolicy, Operation, PtrRecord, Server, Snapshot
 from tenants.audit import audit_record
 
 from . import build, guests, snapshots
@@ -57,6 +57,10 @@ def swap(ctx):
             )
             Server.objects.filter(pk=staging.pk).update(**prod, staging_of=None)
             Server.objects.filter(pk=production.pk).update(**stag, staging_of=staging)
+            # Reverse DNS names belong to the addresses, so they go where the addresses went.
+            prod_names = list(PtrRecord.objects.filter(server=production).values_list("pk", flat=True))
+            PtrRecord.objects.filter(server=staging).update(server=production)
+            PtrRecord.objects.filter(pk__in=prod_names).update(server=staging)
             ctx.params["swapped"] = True
             ctx.op.save(update_fields=["params"])
     for server in (Server.objects.select_related("node", "cluster").get(pk=pk) for pk in (production.pk, staging.pk)):

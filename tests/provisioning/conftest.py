@@ -61,6 +61,15 @@ def cluster(transactional_db, pve):
 
 
 @pytest.fixture
+def v6_pool(cluster):
+    """A routed /64 per server; the gateway is the router's link-local address."""
+    return IPPool.objects.create(
+        cluster=cluster, name="public-v6", network="2001:db8::/48", gateway="fe80::1",
+        range_start="2001:db8:0:100::", range_end="2001:db8:0:1ff::", server_prefixlen=64,
+    )
+
+
+@pytest.fixture
 def vm_image(cluster):
     return Image.objects.create(
         cluster=cluster,

@@ -17,14 +17,6 @@ from tenants.actions import api_token_create
 from .conftest import wait_done
 
 
-@pytest.fixture
-def v6_pool(cluster):
-    return IPPool.objects.create(
-        cluster=cluster, name="public-v6", network="2001:db8::/48", gateway="fe80::1",
-        range_start="2001:db8:0:100::", range_end="2001:db8:0:1ff::", server_prefixlen=64,
-    )
-
-
 def create(tenant, image, hostname="web-01"):
     server = actions.server_create(
         tenant=tenant, image=image, hostname=hostname, cores=1, memory_mb=1024, disk_gb=10, password="long-enough"
