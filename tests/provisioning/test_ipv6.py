@@ -9,7 +9,7 @@ from proxmoxer import ProxmoxAPI
 from rest_framework.test import APIClient
 
 from provisioning import actions
-from provisioning.models import IPPool, Node, Operation, Server
+from provisioning.models import Backup, IPPool, Node, Operation, Server
 from provisioning.placement import allocate_ipv6
 from pvesim.util import parse_propstring
 from tenants.actions import api_token_create
@@ -95,6 +95,15 @@ def test_a_staging_copy_gets_its_own_prefix_and_promote_swaps_them(tenant_a, ct_
     staging.refresh_from_db()
     assert staging.ipv6 == "2001:db8:0:100::1"
     assert parse_propstring(guest_config(pve, staging)["net0"])["ip6"] == "2001:db8:0:100::1/64"
+
+
+def test_a_restore_into_a_new_server_gets_its_own_prefix_in_its_config(tenant_a, vm_image, v6_pool, pve, worker):
+    server = built(tenant_a, vm_image)
+    ok(actions.backup_create(server=server, notes="before migration"))
+    copy = ok(actions.backup_restore(backup=Backup.objects.get(), target="new", hostname="web-copy")).server
+    copy.refresh_from_db()
+    assert copy.ipv6_prefix == "2001:db8:0:101::/64" != server.ipv6_prefix
+    assert parse_propstring(guest_config(pve, copy)["ipconfig0"])["ip6"] == "2001:db8:0:101::1/64"
 
 
 def test_a_node_pool_is_used_before_the_cluster_pool(cluster, v6_pool):
