@@ -62,6 +62,9 @@ def ptr_set(
         if server.status not in NAMEABLE:
             raise ValidationError(_("This server's addresses cannot be named right now."))
         address = _owned_address(server, address)
+        if PtrRecord.objects.filter(address=address).exclude(server=server).exists():
+            # Another cluster's server with the same address: DNS has room for one name only.
+            raise ValidationError({"address": _("This address has a reverse DNS name on another server.")})
         record = PtrRecord.objects.filter(server=server, address=address).first() or PtrRecord(server=server, address=address)
         was_active = record.pk and record.status == PtrRecord.Status.ACTIVE
         record.name = host

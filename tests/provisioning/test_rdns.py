@@ -190,6 +190,9 @@ def test_the_api_sets_lists_and_removes_names(tenant_a, alice, bob, cluster, v6_
     api = api_client(alice, tenant_a)
     pending = api.post(url, {"address": "2001:db8:0:100::1", "name": "soon.example.test"}, format="json").json()
     assert pending["status"] == "pending"
+    # Saving an address again changes its name.
+    again = api.post(url, {"address": "2001:DB8:0:100::1", "name": "later.example.test"}, format="json")
+    assert again.status_code == 200 and again.json()["name"] == "later.example.test"
     listed = api.get(url).json()
     assert [r["address"] for r in listed["results"]] == ["192.0.2.10", "2001:db8:0:100::1"]
     assert api.post(f"{url}remove/", {"address": "192.0.2.10"}, format="json").status_code == 204
