@@ -3,7 +3,7 @@
 import ipaddress
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ def server_network(request, public_id):
     form = PtrForm(initial={"address": server.ipv4 or server.ipv6})
     if request.method == "POST":
         if not request.membership.can("operate"):
-            return redirect("provisioning:server_network", public_id=server.public_id)
+            raise PermissionDenied  # viewers read the page; naming addresses is an operator's change
         form = PtrForm(request.POST)
         if form.is_valid():
             try:

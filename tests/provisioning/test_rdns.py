@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from provisioning import actions, tasks
 from provisioning.models import Operation, PtrRecord, Server
 from tenants.actions import api_token_create
-from tenants.models import AuditEvent
+from tenants.models import AuditEvent, Membership, Role
 
 from .conftest import wait_done
 
@@ -212,3 +212,14 @@ def test_the_api_answers_bad_input_by_field_and_other_tenants_with_404(tenant_a,
     assert outsider.post(url, {"address": "192.0.2.10", "name": "web.example.test"}, format="json").status_code == 404
     assert outsider.post(f"{url}remove/", {"address": "192.0.2.10"}, format="json").status_code == 404
     assert PtrRecord.objects.count() == 0
+
+
+def test_a_viewer_reads_the_network_page_but_names_nothing(tenant_a, bob, bob_client, cluster, v6_pool, pdns):
+    Membership.objects.filter(user=bob).update(role=Role.VIEWER)
+    server = placed(tenant_a, cluster)
+    url = reverse("provisioning:server_network", args=[server.public_id])
+    page = bob_client.get(url).content.decode()
+    assert "192.0.2.10" in page and 'data-testid="ptr-form"' not in page
+    pdns.forward("web.example.test", "192.0.2.10")
+    assert bob_client.post(url, {"address": "192.0.2.10", "name": "web.example.test"}).status_code == 403
+    assert PtrRecord.objects.count() == 0 and pdns.ptr("192.0.2.10") is None
