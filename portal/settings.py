@@ -276,6 +276,16 @@ RECONCILE_BOOT_GRACE_SECONDS = int(os.environ.get("RECONCILE_BOOT_GRACE_SECONDS"
 # Backups of a deleted server stay restorable this long.
 BACKUP_RETENTION_DAYS = int(os.environ.get("BACKUP_RETENTION_DAYS", "14"))
 
+# Reverse DNS: PTR records go to a PowerDNS Authoritative server's HTTP API; a PTR name must first
+# resolve forward to its address, asked of DNS_RESOLVER ("host" or "host:port"). Without URL and key
+# the feature shows as unavailable.
+PDNS_API_URL = os.environ.get("PDNS_API_URL", "").rstrip("/")
+PDNS_API_KEY = read_secret("PDNS_API_KEY") or ""
+PDNS_SERVER_ID = os.environ.get("PDNS_SERVER_ID", "localhost")
+PDNS_TIMEOUT = float(os.environ.get("PDNS_TIMEOUT", "5"))
+DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "")
+RDNS_TTL = int(os.environ.get("RDNS_TTL", "3600"))
+
 # OCI application containers: registries staff may pull from, and where their API lives
 # ("host=https://url" pairs; Docker Hub's API is not at docker.io). The CA file is for a
 # registry with its own certificate authority (the simulator's in the demo and the tests).

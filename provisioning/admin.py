@@ -27,6 +27,7 @@ from .models import (
     Node,
     NodeMetrics,
     Operation,
+    PtrRecord,
     SecurityGroup,
     Server,
 )
@@ -198,7 +199,7 @@ class ImageAdmin(AuditedAdmin):
 
 @admin.register(IPPool)
 class IPPoolAdmin(AuditedAdmin):
-    list_display = ["name", "cluster", "node", "network", "gateway", "range_start", "range_end"]
+    list_display = ["name", "cluster", "node", "network", "gateway", "range_start", "range_end", "server_prefixlen"]
     list_select_related = ["cluster", "node", "node__cluster"]
     list_filter = ["cluster"]
 
@@ -222,8 +223,8 @@ class ServerAdmin(AuditedAdmin):
     list_display = ["hostname", "tenant", "kind", "status", "vmid", "node", "ipv4", "cores", "memory_mb", "disk_gb", "ha_enabled", "drift"]
     list_filter = ["status", "kind", "cluster", ("node", NodeFilter), "ha_enabled"]
     list_select_related = ["tenant", "node", "node__cluster"]
-    search_fields = ["hostname", "ipv4", "vmid", "tenant__name"]
-    readonly_fields = ["public_id", "vmid", "ipv4", "status", "status_reason", "drift", "created_by", "created_at"]
+    search_fields = ["hostname", "ipv4", "ipv6", "vmid", "tenant__name"]
+    readonly_fields = ["public_id", "vmid", "ipv4", "ipv6_prefix", "ipv6", "status", "status_reason", "drift", "created_by", "created_at"]
     raw_id_fields = ["staging_of", "image"]
     autocomplete_fields = ["tenant"]
     inlines = [OperationInline]
@@ -438,3 +439,15 @@ def unsuspend_tenants(modeladmin, request, queryset):
 
 TenantAdmin.extra_inlines.append(TenantServerInline)
 TenantAdmin.actions = [*TenantAdmin.actions, suspend_tenants, unsuspend_tenants]
+
+
+@admin.register(PtrRecord)
+class PtrRecordAdmin(AuditedAdmin):
+    list_display = ["address", "name", "status", "server", "checked_at"]
+    list_select_related = ["server"]
+    list_filter = ["status"]
+    search_fields = ["address", "name", "server__hostname"]
+    readonly_fields = ["server", "address", "name", "status", "checked_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -175,3 +175,8 @@ class FirewallPresetForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["preset"].choices = list(presets.items())
         self.fields["source_set"].queryset = AddressSet.objects.for_tenant(tenant)
+class PtrForm(forms.Form):
+    """Validated again by the action (ownership, forward lookup); the form checks the shape."""
+
+    address = forms.GenericIPAddressField(label=_("Address"))
+    name = forms.CharField(label=_("Host name"), max_length=253, help_text=_("e.g. mail.example.com"))

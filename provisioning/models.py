@@ -232,6 +232,12 @@ class IPPool(models.Model):
     range_start = models.GenericIPAddressField(_("first address"))
     range_end = models.GenericIPAddressField(_("last address"))
     nameserver = models.CharField(_("name server"), max_length=100, blank=True, default="9.9.9.9")
+    # IPv6 pools route a whole prefix to each server instead of handing out single addresses;
+    # first and last address then bound the prefixes that are handed out.
+    server_prefixlen = models.PositiveSmallIntegerField(
+        _("prefix length per server"), null=True, blank=True,
+        help_text=_("IPv6 only: the prefix routed to each server, e.g. 64."),
+    )
 
     class Meta:
         verbose_name = _("IP pool")
@@ -247,6 +253,18 @@ class IPPool(models.Model):
     @property
     def version(self):
         return ipaddress.ip_network(self.network, strict=False).version
+
+    def clean(self):
+        try:
+            network = ipaddress.ip_network(self.network, strict=False)
+        except ValueError as exc:
+            raise ValidationError({"network": _("Enter a network in CIDR notation.")}) from exc
+        if network.version == 6:
+            length = self.server_prefixlen or 64
+            if not network.prefixlen <= length <= 128:
+                raise ValidationError({"server_prefixlen": _("The prefix per server must lie within the pool's network.")})
+        elif self.server_prefixlen:
+            raise ValidationError({"server_prefixlen": _("Only IPv6 pools route a prefix to each server.")})
 
 
 class ServerQuerySet(TenantQuerySet):
@@ -322,6 +340,9 @@ class Server(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="staging_copies"
     )
     ipv4 = models.GenericIPAddressField(_("IPv4 address"), null=True, blank=True)
+    # The routed prefix (compressed CIDR, unique per cluster) and its first address, set in the guest.
+    ipv6_prefix = models.CharField(_("IPv6 prefix"), max_length=50, null=True, blank=True)
+    ipv6 = models.GenericIPAddressField(_("IPv6 address"), protocol="IPv6", null=True, blank=True)
     default_user = models.CharField(_("user"), max_length=32, blank=True)
     ssh_keys = models.TextField(_("SSH keys"), blank=True)
     # From the ordered plan; empty means only the tenant's per-server limit applies.
@@ -348,6 +369,10 @@ class Server(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["cluster", "ipv4"], condition=Q(ipv4__isnull=False), name="unique_ipv4_per_cluster"
+            ),
+            models.UniqueConstraint(
+                fields=["cluster", "ipv6_prefix"], condition=Q(ipv6_prefix__isnull=False),
+                name="unique_ipv6_prefix_per_cluster",
             ),
             models.CheckConstraint(condition=Q(cores__gte=1, memory_mb__gte=16, disk_gb__gte=1), name="server_has_a_size"),
         ]
@@ -417,11 +442,47 @@ class Server(models.Model):
         return KIND_LABELS[self.kind]
 
     def release(self):
-        """Give back VMID, IP and node capacity (after a failed build or a delete)."""
+        """Give back VMID, IP addresses and node capacity (after a failed build or a delete)."""
         self.vmid = None
         self.ipv4 = None
+        self.ipv6_prefix = None
+        self.ipv6 = None
         self.node = None
-        self.save(update_fields=["vmid", "ipv4", "node"])
+        self.save(update_fields=["vmid", "ipv4", "ipv6_prefix", "ipv6", "node"])
+
+
+class PtrRecord(models.Model):
+    """A customer's reverse DNS name for one of their server's addresses.
+
+    It is published in PowerDNS only once the name resolves forward to the address; until then it
+    waits as pending and a periodic check publishes it when it does.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the forward record")
+        ACTIVE = "active", _("Active")
+
+    STATUS_COLOURS = {"pending": "yellow", "active": "green"}
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="ptr_records")
+    address = models.GenericIPAddressField(_("address"))
+    name = models.CharField(_("name"), max_length=253)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = _("reverse DNS record")
+        verbose_name_plural = _("reverse DNS records")
+        constraints = [models.UniqueConstraint(fields=["address"], name="one_ptr_per_address")]
+
+    def __str__(self):
+        return f"{self.address} → {self.name}"
+
+    @property
+    def status_colour(self):
+        return self.STATUS_COLOURS.get(self.status, "grey")
 
 
 STATUS_LABELS = dict(Server.Status.choices)

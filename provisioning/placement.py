@@ -119,13 +119,45 @@ def allocate_ipv4(cluster, node):
     raise PlacementError(_("No free IPv4 address left in the pools of cluster %(cluster)s.") % {"cluster": cluster})
 
 
-def pool_for(server):
+def allocate_ipv6(cluster, node):
+    """Lowest free routed prefix from the node's IPv6 pool, else the cluster-wide one, and its first
+    address; (None, None) if the cluster has no IPv6 pool.
+
+    The prefix that holds the gateway stays with the router; uniqueness per cluster is also a
+    database constraint, so two reservations can never hold the same prefix.
+    """
+    pools = list(IPPool.objects.filter(Q(node=node) | Q(node__isnull=True), cluster=cluster).order_by("node", "id"))
+    pools = [p for p in pools if p.version == 6]
+    if not pools:
+        return None, None
+    used = set(Server.objects.filter(cluster=cluster, ipv6_prefix__isnull=False).values_list("ipv6_prefix", flat=True))
+    for pool in sorted(pools, key=lambda p: p.node_id is None):
+        length = pool.server_prefixlen or 64
+        network = ipaddress.ip_network(pool.network, strict=False)
+        gateway = ipaddress.ip_address(pool.gateway)
+        first = ipaddress.ip_network(f"{pool.range_start}/{length}", strict=False)
+        last = ipaddress.ip_network(f"{pool.range_end}/{length}", strict=False)
+        step = 1 << (128 - length)
+        at = int(first.network_address)
+        while at <= int(last.network_address):
+            prefix = ipaddress.ip_network((at, length))
+            if prefix.subnet_of(network) and str(prefix) not in used and gateway not in prefix:
+                return str(prefix), str(prefix.network_address + 1)
+            at += step
+    raise PlacementError(_("No free IPv6 prefix left in the pools of cluster %(cluster)s.") % {"cluster": cluster})
+
+
+def pool_for(server, version=4):
     """The pool an existing server's address came from (for gateway and prefix)."""
-    if not server.ipv4:
-        return None
-    addr = ipaddress.ip_address(server.ipv4)
-    for pool in IPPool.objects.filter(cluster=server.cluster):
-        if addr in ipaddress.ip_network(pool.network, strict=False):
+    address = server.ipv4 if version == 4 else server.ipv6
+    return pool_containing(server.cluster, address) if address else None
+
+
+def pool_containing(cluster, address):
+    addr = ipaddress.ip_address(address)
+    for pool in IPPool.objects.filter(cluster=cluster):
+        network = ipaddress.ip_network(pool.network, strict=False)
+        if network.version == addr.version and addr in network:
             return pool
     return None
 

@@ -60,6 +60,7 @@ SECTIONS = [
     Section("graphs", _("Graphs"), "provisioning:server_graphs_page", _built),
     Section("snapshots", _("Snapshots"), "provisioning:server_snapshots", _usable),
     Section("backups", _("Backups"), "provisioning:server_backups", _usable),
+    Section("network", _("Network"), "provisioning:server_network", _usable),
     Section("firewall", _("Firewall"), "provisioning:firewall", _usable),
     Section("console", _("Console"), "consoles:console", _console, new_window=True),
     Section("settings", _("Settings"), "provisioning:server_settings", _usable),

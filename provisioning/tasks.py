@@ -9,7 +9,7 @@ import logging
 from celery import shared_task
 
 from . import engine, node_metrics, reconcile, server_metrics
-from .actions import backup_create, backups_expire, drain_next
+from .actions import backup_create, backups_expire, drain_next, ptrs_recheck
 from .models import BackupPolicy, Node, Operation, Server
 from .proxmox import ProxmoxError
 
@@ -29,6 +29,11 @@ def sweep_operations():
 @shared_task(ignore_result=True)
 def reconcile_clusters():
     reconcile.reconcile_all()
+
+
+@shared_task(ignore_result=True)
+def recheck_ptrs():
+    ptrs_recheck()
 
 
 @shared_task(ignore_result=True)

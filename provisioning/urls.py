@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import firewall_views as fw
+from . import network_views as network
 from . import safety_views as safety
 from . import views
 
@@ -41,6 +42,8 @@ urlpatterns = [
     path("servers/<uuid:public_id>/firewall/rules/<uuid:rule_id>/move/", fw.firewall_rule_move, name="firewall_rule_move"),
     path("servers/<uuid:public_id>/firewall/rules/<uuid:rule_id>/delete/", fw.firewall_rule_delete,
          name="firewall_rule_delete"),
+    path("servers/<uuid:public_id>/network/", network.server_network, name="server_network"),
+    path("servers/<uuid:public_id>/network/ptr/<str:address>/delete/", network.ptr_delete, name="ptr_delete"),
     path("backups/", safety.backup_list, name="backup_list"),
     path("backups/<uuid:public_id>/restore/", safety.backup_restore, name="backup_restore"),
     path("backups/<uuid:public_id>/delete/", safety.backup_delete, name="backup_delete"),

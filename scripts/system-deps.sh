@@ -12,6 +12,9 @@ ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0)
 ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || need+=(libpangoft2-1.0-0)
 # The invoice browser test renders the PDF pages to PNG.
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
+# Reverse DNS tests: a real PowerDNS Authoritative with its HTTP API, zones kept in SQLite.
+command -v pdns_server >/dev/null || [ -x /usr/sbin/pdns_server ] || need+=(pdns-server)
+[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || need+=(pdns-backend-sqlite3)
 # Validates docker-compose.yml in the tests.
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a command with a throwaway PostgreSQL and Redis on free loopback ports, then removes them.
-# Existing servers are used instead when DATABASE_URL and REDIS_URL are already set.
+# Runs a command with a throwaway PostgreSQL, Redis and PowerDNS on free loopback ports, then removes them.
+# Existing servers are used instead when DATABASE_URL, REDIS_URL and PDNS_API_URL are already set;
+# without PowerDNS installed the command runs without it (reverse DNS shows as unavailable).
 set -euo pipefail
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -9,6 +10,7 @@ tmp=""
 cleanup() {
     if [ -n "$tmp" ]; then
         [ -f "$tmp/redis.pid" ] && kill "$(cat "$tmp/redis.pid")" 2>/dev/null || true
+        [ -f "$tmp/pdns.pid" ] && kill "$(cat "$tmp/pdns.pid")" 2>/dev/null || true
         if [ -f "$tmp/pg/postmaster.pid" ]; then
             if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true
             else "$pgbin/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true; fi
@@ -18,7 +20,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+pdns_server=$(command -v pdns_server || echo /usr/sbin/pdns_server)
+pdns_schema=/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
+want_pdns=""
+if [ -z "${PDNS_API_URL:-}" ] && [ -x "$pdns_server" ] && [ -f "$pdns_schema" ]; then want_pdns=1; fi
+
+if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -n "$want_pdns" ]; then
     tmp=$(mktemp -d /tmp/jiku-services.XXXXXX)
     chmod 755 "$tmp"
 fi
@@ -45,5 +52,39 @@ if [ -z "${REDIS_URL:-}" ]; then
     export REDIS_URL="redis://127.0.0.1:$rport/0"
 fi
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-$REDIS_URL}"
+
+if [ -n "$want_pdns" ]; then
+    # Authoritative for the zones the tests create through its API, and the tests' resolver too.
+    dport=$(free_port)
+    wport=$(free_port)
+    mkdir -p "$tmp/pdns"
+    python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).executescript(open(sys.argv[2]).read())' \
+        "$tmp/pdns/pdns.sqlite3" "$pdns_schema"
+    pdns_key=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    cat >"$tmp/pdns/pdns.conf" <<EOF
+launch=gsqlite3
+gsqlite3-database=$tmp/pdns/pdns.sqlite3
+local-address=127.0.0.1
+local-port=$dport
+api=yes
+api-key=$pdns_key
+webserver=yes
+webserver-address=127.0.0.1
+webserver-port=$wport
+webserver-allow-from=127.0.0.1
+socket-dir=$tmp/pdns
+security-poll-suffix=
+daemon=no
+guardian=no
+EOF
+    "$pdns_server" --config-dir="$tmp/pdns" >"$tmp/pdns/server.log" 2>&1 &
+    echo $! >"$tmp/pdns.pid"
+    for _ in $(seq 50); do
+        python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers={"X-API-Key": sys.argv[2]}), timeout=1)' \
+            "http://127.0.0.1:$wport/api/v1/servers/localhost" "$pdns_key" 2>/dev/null && break
+        sleep 0.1
+    done
+    export PDNS_API_URL="http://127.0.0.1:$wport" PDNS_API_KEY="$pdns_key" DNS_RESOLVER="127.0.0.1:$dport"
+fi
 
 "$@"

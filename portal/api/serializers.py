@@ -79,7 +79,8 @@ class ServerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Server
         fields = ["id", "hostname", "kind", "status", "status_reason", "requested_state", "stopped_unexpectedly",
-                  "auto_restart", "plan", "image", "cores", "memory_mb", "disk_gb", "ipv4", "default_user", "ha_enabled",
+                  "auto_restart", "plan", "image", "cores", "memory_mb", "disk_gb", "ipv4", "ipv6", "ipv6_prefix", "default_user",
+                  "ha_enabled",
                   "cpu_usage", "memory_used_mb", "uptime", "created_at", "last_seen_at"]
         read_only_fields = fields
 

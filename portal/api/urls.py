@@ -10,6 +10,7 @@ from . import views
 from .errors import Unrouted
 from .firewall import FIREWALL_ROUTES
 from .metadata import JsonOptions
+from .network import NETWORK_ROUTES
 from .safety import SAFETY_ROUTES
 
 app_name = "api"
@@ -42,7 +43,7 @@ router.register("images", views.ImageViewSet, basename="image")
 router.register("ssh-keys", views.SSHKeyViewSet, basename="ssh-key")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
-for prefix, viewset, basename in SAFETY_ROUTES + FIREWALL_ROUTES:
+for prefix, viewset, basename in SAFETY_ROUTES + FIREWALL_ROUTES + NETWORK_ROUTES:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [

@@ -26,6 +26,7 @@ from .marketplace import (  # noqa: F401
     oci_import,
     template_from_server,
 )
+from .rdns import ptr_delete, ptr_set, ptrs_recheck, validate_ptr_name  # noqa: F401
 from .safety import (  # noqa: F401
     backup_create,
     backup_delete,

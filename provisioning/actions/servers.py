@@ -23,6 +23,7 @@ from provisioning.models import Cluster, Image, Node, Operation, Server
 from provisioning.placement import (
     PlacementError,
     allocate_ipv4,
+    allocate_ipv6,
     allocate_vmid,
     check_pinned_node,
     choose_node,
@@ -217,6 +218,7 @@ def reserve_server(
             check_pinned_node(node=node, cluster=cluster, tenant=tenant, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
         vmid = allocate_vmid(cluster)
         ipv4, _pool = allocate_ipv4(cluster, node)
+        ipv6_prefix, ipv6 = allocate_ipv6(cluster, node)
     except PlacementError as exc:
         raise ValidationError(str(exc)) from exc
     return Server.objects.create(
@@ -230,6 +232,8 @@ def reserve_server(
         memory_mb=memory_mb,
         disk_gb=disk_gb,
         ipv4=ipv4,
+        ipv6_prefix=ipv6_prefix,
+        ipv6=ipv6,
         **fields,
     )
 

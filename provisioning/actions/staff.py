@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from notifications.actions import event_record
-from provisioning import engine
+from provisioning import engine, rdns
 from provisioning.models import Cluster, Drift, Image, Node, Operation, Server
 from provisioning.node_metrics import refresh_cluster
 from provisioning.proxmox import PVE, ProxmoxError
@@ -233,6 +233,7 @@ def drift_mark_deleted(
                 raise ValidationError(_("An operation on this server is still running; cancel it first."))
             server.transition(Server.Status.DELETING)
             server.transition(Server.Status.DELETED, gettext_noop("Deleted outside the portal."))
+            rdns.forget(server)
             server.release()
         _resolve(drift, Drift.Resolution.DELETED)
         audit_record(action="drift.mark_deleted", tenant=server.tenant if server else None, request=request,

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from provisioning import rdns
 from provisioning.models import Operation, Server
 from provisioning.placement import pool_for
 from provisioning.proxmox import PVE, ProxmoxError
@@ -106,6 +107,7 @@ def discard(op, steps, reason):
         except ProxmoxError:
             pass  # reconcile reports it as drift if it stayed
     server.transition(Server.Status.FAILED, reason)
+    rdns.forget(server)
     server.release()
 
 

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from provisioning import rdns
 from provisioning.models import Cluster, Drift, Node, Server
 from provisioning.placement import allocate_vmid, pool_for
 from provisioning.proxmox import ProxmoxError
@@ -142,23 +143,33 @@ def finish_with(status):
 
 
 def retire(server):
+    rdns.forget(server)
     server.release()
     # Backups outlive their server for the retention period, then the expiry sweep removes them.
     expires = timezone.now() + timezone.timedelta(days=settings.BACKUP_RETENTION_DAYS)
     server.backups.filter(deleted_at__isnull=True, expires_at__isnull=True).update(expires_at=expires)
 
 
+def ip6config(server):
+    """The routed prefix's first address with the pool's gateway, else SLAAC."""
+    pool = pool_for(server, version=6)
+    if pool is None or not server.ipv6_prefix:
+        return "ip6=auto"
+    length = server.ipv6_prefix.rsplit("/", 1)[1]
+    return f"ip6={server.ipv6}/{length},gw6={pool.gateway}"
+
+
 def ipconfig(server):
     pool = pool_for(server)
     if pool is None:
-        return "ip=dhcp,ip6=auto"
-    return f"ip={server.ipv4}/{pool.prefixlen},gw={pool.gateway},ip6=auto"
+        return f"ip=dhcp,{ip6config(server)}"
+    return f"ip={server.ipv4}/{pool.prefixlen},gw={pool.gateway},{ip6config(server)}"
 
 
 def ct_net0(server):
     pool = pool_for(server)
     ip = f"{server.ipv4}/{pool.prefixlen},gw={pool.gateway}" if pool else "dhcp"
-    return f"name=eth0,bridge={server.cluster.bridge},ip={ip},ip6=auto"
+    return f"name=eth0,bridge={server.cluster.bridge},ip={ip},{ip6config(server)}"
 
 
 def readdress(ctx):

@@ -5,7 +5,7 @@ import json
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from provisioning.models import BackupPolicy, Operation, Server, Snapshot
+from provisioning.models import BackupPolicy, Operation, PtrRecord, Server, Snapshot
 from tenants.audit import audit_record
 
 from . import build, guests, snapshots
@@ -41,16 +41,26 @@ def safety_snapshot(ctx):
     return snapshots.take(ctx)
 
 
+def addresses(server):
+    return {"ipv4": server.ipv4, "ipv6_prefix": server.ipv6_prefix, "ipv6": server.ipv6}
+
+
 def swap(ctx):
     """Swap names and addresses in Proxmox, then in the database, exactly once."""
     production, staging = ctx.server, Server.objects.select_related("node", "cluster").get(pk=ctx.op.peer_id)
     if not ctx.params.get("swapped"):
         with transaction.atomic():
-            prod_name, prod_ip = production.hostname, production.ipv4
-            stag_name, stag_ip = staging.hostname, staging.ipv4
-            Server.objects.filter(pk=production.pk).update(hostname=f"promote-{production.pk}", ipv4=None)
-            Server.objects.filter(pk=staging.pk).update(hostname=prod_name, ipv4=prod_ip, staging_of=None)
-            Server.objects.filter(pk=production.pk).update(hostname=stag_name, ipv4=stag_ip, staging_of=staging)
+            prod = {"hostname": production.hostname, **addresses(production)}
+            stag = {"hostname": staging.hostname, **addresses(staging)}
+            Server.objects.filter(pk=production.pk).update(
+                hostname=f"promote-{production.pk}", ipv4=None, ipv6_prefix=None, ipv6=None
+            )
+            Server.objects.filter(pk=staging.pk).update(**prod, staging_of=None)
+            Server.objects.filter(pk=production.pk).update(**stag, staging_of=staging)
+            # Reverse DNS names belong to the addresses, so they go where the addresses went.
+            prod_names = list(PtrRecord.objects.filter(server=production).values_list("pk", flat=True))
+            PtrRecord.objects.filter(server=staging).update(server=production)
+            PtrRecord.objects.filter(pk__in=prod_names).update(server=staging)
             ctx.params["swapped"] = True
             ctx.op.save(update_fields=["params"])
     for server in (Server.objects.select_related("node", "cluster").get(pk=pk) for pk in (production.pk, staging.pk)):

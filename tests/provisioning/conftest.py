@@ -1,12 +1,17 @@
 """Real parts: pvesim over HTTPS, PostgreSQL, and a Celery worker consuming from Redis."""
 
 import contextlib
+import ipaddress
 import os
 import time
 from pathlib import Path
 
+import dns.exception
+import dns.resolver
 import pytest
+import requests
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 
 from portal.celery import app as celery_app
 from provisioning.models import Cluster, Image, IPPool, Operation
@@ -58,6 +63,15 @@ def make_cluster(sim, name="Test"):
 @pytest.fixture
 def cluster(transactional_db, pve):
     return make_cluster(pve)
+
+
+@pytest.fixture
+def v6_pool(cluster):
+    """A routed /64 per server; the gateway is the router's link-local address."""
+    return IPPool.objects.create(
+        cluster=cluster, name="public-v6", network="2001:db8::/48", gateway="fe80::1",
+        range_start="2001:db8:0:100::", range_end="2001:db8:0:1ff::", server_prefixlen=64,
+    )
 
 
 @pytest.fixture
@@ -138,3 +152,57 @@ def wait_done(op, timeout=30):
 
     wait_for(finished, timeout=timeout, message=f"operation {op.kind} to finish")
     return op
+
+
+FORWARD = "example.test"
+
+
+class PowerDNS:
+    """The test's view of the PowerDNS that scripts/with-services.sh started: zones through its API,
+    answers through dnspython, the way any resolver would ask."""
+
+    def __init__(self):
+        self.api = f"{django_settings.PDNS_API_URL}/api/v1/servers/localhost/zones"
+        self.headers = {"X-API-Key": django_settings.PDNS_API_KEY}
+        host, port = django_settings.DNS_RESOLVER.rsplit(":", 1)
+        self.resolver = dns.resolver.Resolver(configure=False)
+        self.resolver.nameservers, self.resolver.port, self.resolver.lifetime = [host], int(port), 3
+
+    def zones(self):
+        return [z["name"] for z in requests.get(self.api, headers=self.headers, timeout=5).json()]
+
+    def clear(self):
+        for zone in self.zones():
+            requests.delete(f"{self.api}/{zone}", headers=self.headers, timeout=5).raise_for_status()
+
+    def forward(self, name, address):
+        """Point name at address in the forward zone (created on first use)."""
+        if f"{FORWARD}." not in self.zones():
+            requests.post(self.api, headers=self.headers, timeout=5,
+                          json={"name": f"{FORWARD}.", "kind": "Native", "nameservers": []}).raise_for_status()
+        rtype = "A" if ipaddress.ip_address(address).version == 4 else "AAAA"
+        rrset = {"name": f"{name}.", "type": rtype, "ttl": 60, "changetype": "REPLACE",
+                 "records": [{"content": address, "disabled": False}]}
+        requests.patch(f"{self.api}/{FORWARD}.", headers=self.headers, timeout=5, json={"rrsets": [rrset]}).raise_for_status()
+
+    def ptr(self, address):
+        """The PTR name PowerDNS answers for address, or None."""
+        try:
+            answer = self.resolver.resolve(ipaddress.ip_address(address).reverse_pointer, "PTR")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers):
+            return None  # NoNameservers: REFUSED, PowerDNS holds no zone for it (yet)
+        except dns.exception.DNSException as exc:
+            pytest.fail(f"PowerDNS did not answer: {exc}")
+        return str(answer[0].target)
+
+
+@pytest.fixture
+def pdns(transactional_db):
+    if not django_settings.PDNS_API_URL:
+        if os.environ.get("CI"):
+            pytest.fail("PowerDNS is not running: scripts/with-services.sh starts it when pdns-server is installed")
+        pytest.skip("PowerDNS not started (install pdns-server and pdns-backend-sqlite3, run through scripts/with-services.sh)")
+    server = PowerDNS()
+    server.clear()
+    yield server
+    server.clear()

@@ -272,6 +272,13 @@ class Command(BaseCommand):
             name="public",
             defaults={"network": "192.0.2.0/24", "gateway": "192.0.2.1", "range_start": "192.0.2.10", "range_end": "192.0.2.250"},
         )
+        # A routed /64 per server from the documentation prefix; the gateway is the router's link-local address.
+        IPPool.objects.get_or_create(
+            cluster=cluster,
+            name="public-v6",
+            defaults={"network": "2001:db8::/48", "gateway": "fe80::1", "range_start": "2001:db8:0:100::",
+                      "range_end": "2001:db8:0:ffff::", "server_prefixlen": 64},
+        )
         return cluster
 
     def _images(self, cluster):
