@@ -16,7 +16,7 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,14 +41,27 @@ def _enqueue(task, *args, countdown=None):
     current_app.send_task(task, args=args, countdown=countdown or None)
 
 
-def event_record(*, tenant, kind: str, subject_object=None, payload: dict | None = None) -> Event:
-    """Record that something happened; call it inside the transaction of the change itself."""
+def event_record(*, tenant, kind: str, subject_object=None, payload: dict | None = None, key: str = "") -> Event | None:
+    """Record that something happened; call it inside the transaction of the change itself.
+
+    With a `key`, news told once: None when an event with that key was recorded before.
+    """
     kind_for(kind)
-    event = Event.objects.create(
-        tenant=tenant, kind=kind, payload=payload or {},
+    fields = dict(
+        tenant=tenant, kind=kind, payload=payload or {}, key=key,
         subject_type=ContentType.objects.get_for_model(subject_object) if subject_object is not None else None,
         subject_id=str(subject_object.pk) if subject_object is not None else "",
     )
+    if key:
+        if Event.objects.filter(key=key).exists():
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: a racing sweep's insert only loses this one
+                event = Event.objects.create(**fields)
+        except IntegrityError:
+            return None
+    else:
+        event = Event.objects.create(**fields)
     transaction.on_commit(lambda: _enqueue(FAN_OUT_TASK, event.pk))
     return event
 

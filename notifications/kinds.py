@@ -51,6 +51,8 @@ KINDS = {
              permission="tenants.change_servicerequest"),
         Kind("staff_operation_failed", _("Operation failed"), audience=STAFF,
              permission="provisioning.change_operation"),
+        Kind("staff_operation_stalled", _("Operation stalled"), audience=STAFF,
+             permission="provisioning.change_operation"),
         Kind("staff_server_stopped", _("Customer's server stopped unexpectedly"), audience=STAFF,
              permission="provisioning.change_operation"),
         Kind("staff_node_offline", _("Node offline"), audience=STAFF, permission="provisioning.change_node"),

@@ -34,6 +34,9 @@ class Event(models.Model):
     subject_id = models.CharField(max_length=64, blank=True)
     subject = GenericForeignKey("subject_type", "subject_id")
     payload = models.JSONField(default=dict, blank=True)
+    # Set for news that must be told once however often it is seen (a stalled operation, found by
+    # every sweep until it moves): a second event with the same key is not recorded.
+    key = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     # Set once its deliveries exist; the sweep fans out events whose task was lost.
     fanned_out_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +48,7 @@ class Event(models.Model):
         verbose_name = _("notification event")
         verbose_name_plural = _("notification events")
         indexes = [models.Index(fields=["fanned_out_at", "created_at"])]
+        constraints = [models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="one_event_per_key")]
 
     def __str__(self):
         return f"{self.kind_label} ({self.tenant or _('platform')})"

@@ -8,13 +8,15 @@ operation's own result stands.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from notifications.actions import event_record
 
 from .models import Operation
+from .selectors import stalled_operations
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,23 @@ def _record_changes(changes):
 
 
 # --- for staff -----------------------------------------------------------------------------------
+def operations_stalled():
+    """The sweep's news: each operation that has been stuck longer than the stall limit is told
+    to staff once (the event's key), however many sweeps still find it stuck."""
+    _safely(_record_stalled)
+
+
+def _record_stalled():
+    # Active for longer than the limit, not one transient error a second ago.
+    limit = timezone.now() - timezone.timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
+    for op in stalled_operations().filter(created_at__lt=limit).select_related("server", "tenant").order_by("pk"):
+        event_record(tenant=op.tenant, kind="staff_operation_stalled", subject_object=op,
+                     key=f"operation-stalled:{op.pk}", payload={
+                         "operation": msgid(op.kind_label), "server": op.server.hostname if op.server else "",
+                         "state": op.state, "started_at": op.created_at.isoformat(), "error": op.last_error[:2000],
+                         "path": reverse("staff:operations")})
+
+
 def nodes_offline(cluster, nodes):
     _safely(_record_nodes_offline, cluster, nodes)
 

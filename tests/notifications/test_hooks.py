@@ -12,7 +12,7 @@ from django.urls import reverse
 from billing import actions as billing
 from notifications.actions import notifications_sweep as actions_sweep
 from notifications.models import Delivery, Event
-from provisioning import actions
+from provisioning import actions, engine
 from provisioning.models import Backup, Image, Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
 from provisioning.tasks import run_backup_policy
@@ -80,6 +80,25 @@ def test_it_mails_the_owner_when_a_build_fails_and_staff_read_proxmoxs_text(tena
     assert staff.subject == "[JIKU Cloud] Operation failed: Create files"
     assert "storage 'local-lvm' is full" in staff.body
     assert mails("sam@jiku.example") == []  # sales have no operations right
+
+
+def test_staff_hear_once_of_an_operation_that_stalled_however_often_the_sweep_finds_it(tenant_a, ct, dora, sam,
+                                                                                      settings):
+    server = order(tenant_a, ct)
+    op = server.operations.get()
+    engine.sweep()
+    assert "staff_operation_stalled" not in kinds()  # queued a moment ago is not stalled
+    long_ago = op.created_at - datetime.timedelta(seconds=settings.PROVISIONING_STALL_SECONDS + 60)
+    Operation.objects.filter(pk=op.pk).update(created_at=long_ago, updated_at=long_ago,
+                                              last_error="connection to pve refused")
+    engine.sweep()
+    engine.sweep()  # still stuck: told once
+    assert kinds().count("staff_operation_stalled") == 1
+    deliver()
+    staff = mails("dora@jiku.example")
+    assert [m.subject for m in staff] == ["[JIKU Cloud] Operation stalled: Create files"]
+    assert "connection to pve refused" in staff[0].body and "/staff/operations/" in staff[0].body
+    assert mails("sam@jiku.example") == [] and mails("alice@example.com") == []
 
 
 def test_a_restore_is_reported_when_it_is_done_and_when_it_failed(tenant_a, ct, pve):

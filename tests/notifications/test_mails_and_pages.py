@@ -26,7 +26,7 @@ SAMPLE = {
     "operation": "Create", "error": "storage 'local-lvm' is full", "number": "RE-2026-00001", "gross": "119.00",
     "due_date": "2026-12-17", "level": 1, "pay_by": "2026-12-31", "owed": "119.00", "node": "pve2", "cluster": "Test",
     "count": 2, "vmids": [4242, 4243], "credit_note": False, "servers": ["db", "web"], "note": "New disks.",
-    "starts_at": "2030-01-05T22:00:00+01:00", "ends_at": "2030-01-06T02:00:00+01:00",
+    "starts_at": "2030-01-05T22:00:00+01:00", "started_at": "2026-12-01T02:00:00+01:00", "ends_at": "2030-01-06T02:00:00+01:00",
 }
 
 
