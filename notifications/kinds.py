@@ -38,6 +38,7 @@ KINDS = {
         Kind("restore_done", _("Restore finished")),
         Kind("restore_failed", _("Restore failed")),
         Kind("backup_failed", _("Scheduled backup failed"), roles=MANAGERS),
+        Kind("backup_recovered", _("Scheduled backup works again"), roles=MANAGERS),
         Kind("server_unavailable", _("Server unavailable after a node failure")),
         Kind("server_available", _("Server available again")),
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),

@@ -69,6 +69,22 @@ def _record_outcome(op):
         # Only the retry's failure: the first one is tried again a little later (operations/backups.py).
         event_record(tenant=op.tenant, kind="backup_failed", subject_object=server,
                      payload=server_payload(server, **reason))
+    elif op.kind == Operation.Kind.BACKUP and not failed and op.params.get("scheduled") and _after_told_failure(op):
+        event_record(tenant=op.tenant, kind="backup_recovered", subject_object=server, payload=server_payload(server))
+
+
+def _after_told_failure(op):
+    """Whether the server's last scheduled backup run before this one failed on its retry too (the
+    run the managers were mailed about): then they hear that backups work again. A first attempt
+    that failed is passed over: it was tried again and nobody was told of it."""
+    earlier = (Operation.objects.filter(server=op.server_id, kind=Operation.Kind.BACKUP, params__scheduled=True,
+                                        state__in=[Operation.State.SUCCEEDED, Operation.State.FAILED])
+               .exclude(pk=op.pk).order_by("-pk")[:20])
+    for before in earlier:
+        if before.state == Operation.State.FAILED and not before.params.get("retry"):
+            continue
+        return before.state == Operation.State.FAILED
+    return False
 
 
 def servers_changed(changes):

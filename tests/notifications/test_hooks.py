@@ -132,6 +132,31 @@ def test_a_scheduled_backup_is_mailed_to_managers_only_when_its_retry_failed_too
     assert mails("bob@example.com") == []  # members are not told by default
 
 
+def test_managers_hear_when_scheduled_backups_work_again_after_a_failure_they_were_told_of(tenant_a, ct, pve):
+    server = built(tenant_a, ct)
+    actions.backup_policy_set(server=server, frequency="daily", time=datetime.time(2, 0))
+    run_backup_policy(server.pk)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    assert "backup_recovered" not in kinds()  # nothing had failed
+    pve.add_fault(method="POST", path=r"/vzdump$", task_error="job errors", count=3)
+    run_backup_policy(server.pk)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    run_backup_policy(server.pk, True)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    run_backup_policy(server.pk)  # the next day: the first try fails, the retry works
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    run_backup_policy(server.pk, True)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    assert [k for k in kinds() if k.startswith("backup")] == ["backup_failed", "backup_recovered"]
+    run_backup_policy(server.pk)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    assert kinds().count("backup_recovered") == 1  # told once, not on every good night
+    Event.objects.exclude(kind="backup_recovered").delete()
+    deliver()
+    assert [m.subject for m in mails("alice@example.com")] == ["[JIKU Cloud] Scheduled backup of files works again"]
+    assert mails("bob@example.com") == []
+
+
 def test_node_failure_unavailable_back_again_and_ha_moves_are_told(tenant_a, ct, inline_cluster, pve):
     Node.objects.filter(cluster=inline_cluster).exclude(name="pve2").update(maintenance=True)
     ha, plain = built(tenant_a, ct, "ha"), built(tenant_a, ct, "plain")
