@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from . import mail, webhooks
 from .kinds import kind_for
 from .models import Delivery, Event, MailSettings, Preference, Webhook
-from .selectors import preferences_for, recipients, webhooks_for
+from .selectors import addressees, preferences_for, recipients, webhooks_for
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def event_fan_out(*, event_id) -> list[int]:
         return []
     rows = [Delivery(event=event, user=user, address=user.email, language=language)
             for user, language in recipients(event)]
+    rows += [Delivery(event=event, address=address, language=language) for address, language in addressees(event)]
     rows += [Delivery(event=event, webhook=hook, channel=Delivery.Channel.WEBHOOK, address=hook.url,
                       language=settings.LANGUAGE_CODE) for hook in webhooks_for(event)]
     with transaction.atomic():

@@ -28,6 +28,9 @@ class Kind:
     permission: str = ""
     # False: webhooks only (the "send test" button), never a mail.
     mail: bool = True
+    # Mailed to the address (and in the language) the event's payload names, someone who may have
+    # no account yet (an invitation); never to members, never to webhooks, no preference.
+    addressed: bool = False
 
 
 KINDS = {
@@ -44,6 +47,7 @@ KINDS = {
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),
         Kind("maintenance_planned", _("Planned maintenance")),
         Kind("request_answered", _("Service request answered")),
+        Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
         Kind("invoice_issued", _("Invoice issued"), roles=MANAGERS),
         Kind("payment_reminder", _("Payment reminder"), roles=MANAGERS),

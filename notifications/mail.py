@@ -11,6 +11,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from .kinds import KINDS
+
+ADDRESSED = {key for key, kind in KINDS.items() if kind.addressed}
+
 
 def _reason(payload):
     """Reasons travel untranslated (msgid and parameters) and are translated for each reader."""
@@ -47,7 +51,8 @@ def context_for(event, user=None):
         "url": settings.SITE_URL.rstrip("/") + path if path else "",
         "portal_name": settings.PORTAL_NAME,
         "recipient": user,
-        "preferences_url": settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
+        # An invitee has no settings to point to.
+        "preferences_url": "" if event.kind in ADDRESSED else settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
     }
 
 

@@ -100,7 +100,7 @@ class Delivery(models.Model):
     STATE_COLOURS = {"pending": "yellow", "sending": "blue", "sent": "green", "failed": "red"}
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    # Exactly one of them: a person by e-mail, or a tenant's webhook.
+    # At most one of them: a person by e-mail, or a tenant's webhook; neither for an address alone.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+")
     webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
@@ -124,8 +124,12 @@ class Delivery(models.Model):
                                     name="one_delivery_per_recipient_and_channel"),
             models.UniqueConstraint(fields=["event", "webhook"], condition=Q(webhook__isnull=False),
                                     name="one_delivery_per_webhook"),
-            models.CheckConstraint(condition=Q(user__isnull=True) ^ Q(webhook__isnull=True),
-                                   name="delivery_to_a_user_or_a_webhook"),
+            # Someone without an account (an invitee) is reached by the address alone.
+            models.UniqueConstraint(fields=["event", "address", "channel"],
+                                    condition=Q(user__isnull=True, webhook__isnull=True),
+                                    name="one_delivery_per_address_and_channel"),
+            models.CheckConstraint(condition=Q(user__isnull=True) | Q(webhook__isnull=True),
+                                   name="delivery_to_a_user_an_address_or_a_webhook"),
             models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False), name="sent_delivery_has_a_time"),
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]

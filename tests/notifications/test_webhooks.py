@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from notifications import actions, webhooks
 from notifications.models import Delivery, Webhook
 from tenants.actions import api_token_create
+from tenants.actions import invitation_create as invite
 from tests.conftest import client_for
 
 from .conftest import deliver
@@ -122,6 +123,13 @@ def test_send_test_reaches_only_that_webhook_and_mails_nobody(tenant_a, alice, r
     deliver()
     assert [json.loads(body)["type"] for _headers, body in receiver.requests] == ["webhook_test"]
     assert mail.outbox == []
+
+
+def test_an_invitation_with_its_link_never_reaches_the_tenants_webhook(tenant_a, alice, receiver, rf):
+    actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    invite(tenant=tenant_a, email="eve@example.com", role="member", invited_by=alice, request=rf.get("/"))
+    deliver()
+    assert receiver.requests == [] and [m.to for m in mail.outbox] == [["eve@example.com"]]
 
 
 def test_only_owners_and_admins_manage_webhooks_and_other_tenants_get_404(tenant_a, tenant_b, alice, bob, charlie,
