@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import mail, webhooks
+from . import crypto, mail, webhooks
 from .kinds import kind_for
 from .models import Delivery, Event, MailSettings, Preference, Webhook
 from .selectors import addressees, preferences_for, recipients, webhooks_for
@@ -189,7 +189,17 @@ def webhook_create(*, tenant, by, url: str) -> Webhook:
     webhooks.check_url(url)
     if Webhook.objects.filter(tenant=tenant, url=url).exists():
         raise ValidationError({"url": _("This URL is registered already.")})
-    return Webhook.objects.create(tenant=tenant, url=url, secret=secrets.token_urlsafe(32))
+    return Webhook.objects.create(tenant=tenant, url=url, secret_encrypted=crypto.encrypt(secrets.token_urlsafe(32)))
+
+
+def webhook_rotate_secret(*, webhook, by) -> Webhook:
+    """A new secret (the old one leaked, or cannot be read after a key change); deliveries from now
+    on are signed with it. The caller shows it once."""
+    _require_manager(webhook.tenant, by)
+    webhook.secret_encrypted = crypto.encrypt(secrets.token_urlsafe(32))
+    webhook.save(update_fields=["secret_encrypted"])
+    log.info("webhook %s of tenant %s: secret rotated by user %s", webhook.public_id, webhook.tenant_id, by.pk)
+    return webhook
 
 
 def webhook_delete(*, webhook, by):

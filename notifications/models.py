@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from . import crypto
 from .kinds import KINDS
 
 
@@ -65,8 +66,8 @@ class Webhook(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(_("URL"), max_length=500)
-    # Kept readable: the tenant's receiver checks signatures with it, so the page shows it.
-    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    # Encrypted (crypto.py): the portal signs with it, the tenant saw it once, when it was made.
+    secret_encrypted = models.TextField(editable=False)
     active = models.BooleanField(_("active"), default=True)
     # Set when a delivery gave up, cleared by the next one that arrives.
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
@@ -82,6 +83,10 @@ class Webhook(models.Model):
 
     def __str__(self):
         return self.url
+
+    @property
+    def secret(self):
+        return crypto.decrypt(self.secret_encrypted)
 
 
 class Delivery(models.Model):

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -143,11 +144,39 @@ def test_only_owners_and_admins_manage_webhooks_and_other_tenants_get_404(tenant
     assert not Webhook.objects.exists()
 
 
-def test_the_page_registers_a_webhook_and_shows_its_secret(tenant_a, alice, receiver):
+def test_the_page_shows_a_new_webhooks_secret_once_and_stores_it_encrypted(tenant_a, alice, receiver):
     response = client_for(alice).post(reverse("notifications:webhooks"), {"url": receiver.url})
-    assert response.status_code == 302
+    assert response.status_code == 200
     hook = Webhook.objects.get()
-    assert hook.secret in client_for(alice).get(reverse("notifications:webhooks")).content.decode()
+    assert len(hook.secret) >= 43 and hook.secret in response.content.decode()
+    assert hook.secret not in hook.secret_encrypted
+    with connection.cursor() as cursor:  # what a database dump holds
+        cursor.execute("SELECT * FROM notifications_webhook")
+        assert hook.secret not in repr(cursor.fetchall())
+    assert hook.secret not in client_for(alice).get(reverse("notifications:webhooks")).content.decode()
+
+
+def test_rotating_the_secret_shows_the_new_one_once_and_signs_with_it(tenant_a, alice, bob, receiver):
+    hook = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    old = hook.secret
+    assert client_for(bob).post(reverse("notifications:webhook_rotate", args=[hook.public_id])).status_code == 403
+    response = client_for(alice).post(reverse("notifications:webhook_rotate", args=[hook.public_id]))
+    hook.refresh_from_db()
+    assert hook.secret != old and hook.secret in response.content.decode()
+    built(tenant_a)
+    deliver()
+    headers, body = receiver.requests[0]
+    assert webhooks.verify(hook.secret, headers["X-Portal-Signature"], body)
+    assert not webhooks.verify(old, headers["X-Portal-Signature"], body)
+
+
+def test_a_secret_that_cannot_be_read_after_a_key_change_fails_visibly(tenant_a, alice, receiver, settings):
+    hook = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    settings.FIELD_ENCRYPTION_KEY = "another key"
+    built(tenant_a)
+    deliver()
+    assert receiver.requests == []  # never signed with an empty secret
+    assert "rotate it" in Delivery.objects.get(webhook=hook).last_error
 
 
 def api(user, tenant, role=None):
@@ -160,14 +189,21 @@ def api(user, tenant, role=None):
 def test_the_api_registers_tests_lists_and_removes_webhooks(tenant_a, tenant_b, alice, charlie, receiver):
     client = api(alice, tenant_a)
     created = client.post("/api/v1/webhooks/", {"url": receiver.url}, format="json")
-    assert created.status_code == 201 and created.json()["secret"]
+    assert created.status_code == 201 and created.json()["secret"] == Webhook.objects.get().secret
     hook_id = created.json()["id"]
-    assert [h["id"] for h in client.get("/api/v1/webhooks/").json()["results"]] == [hook_id]
+    listed = client.get("/api/v1/webhooks/").json()["results"]
+    assert [h["id"] for h in listed] == [hook_id] and "secret" not in listed[0]  # shown once only
+    assert "secret" not in client.get(f"/api/v1/webhooks/{hook_id}/").json()
+    rotated = client.post(f"/api/v1/webhooks/{hook_id}/rotate-secret/")
+    assert rotated.status_code == 200 and rotated.json()["secret"] not in ("", created.json()["secret"])
+    assert rotated.json()["secret"] == Webhook.objects.get().secret
+    outsider = api(charlie, tenant_b)
+    assert outsider.post(f"/api/v1/webhooks/{hook_id}/rotate-secret/").status_code == 404
     assert client.post(f"/api/v1/webhooks/{hook_id}/test/").status_code == 202
     deliver()
     log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries/").json()["results"]
     assert [(d["type"], d["state"]) for d in log] == [("webhook_test", "sent")]
-    assert api(charlie, tenant_b).get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
+    assert outsider.get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
     assert client.delete(f"/api/v1/webhooks/{hook_id}/").status_code == 204
     assert not Webhook.objects.exists()
 
