@@ -32,7 +32,8 @@ def sign_in(page, email, password):
     page.click("main form button[type=submit]")
 
 
-def test_sign_up_verify_create_tenant_enable_totp_and_sign_in_again(page, live_server):
+def test_sign_up_verify_create_tenant_enable_totp_and_sign_in_again(page, live_server, settings):
+    settings.SITE_URL = live_server.url  # mails link to the portal's configured address
     page.goto("/accounts/signup/")
     screenshot(page, "signup")
     page.fill("input[name=email]", EMAIL)

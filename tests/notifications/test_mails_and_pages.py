@@ -109,11 +109,24 @@ def test_an_invitation_is_in_the_inviters_language_or_the_invitees_own(alice, ch
     assert to_charlie.subject == "[JIKU Cloud] Invitation to Alpha GmbH"
 
 
-def test_allauths_mails_carry_the_portals_name_not_the_request_host(client, alice):
+def test_allauths_mails_carry_the_portals_name_and_address_not_the_request_host(client, alice, settings):
+    settings.SITE_URL = "https://portal.jiku.example"
     client.post(reverse("account_reset_password"), {"email": "alice@example.com"}, HTTP_HOST="127.0.0.1")
     message = mail.outbox[0]
     assert message.subject.startswith("[JIKU Cloud] ")
     assert "JIKU Cloud" in message.body and "Hello from 127.0.0.1" not in message.body
+    assert "https://portal.jiku.example/accounts/password/reset/key/" in message.body
+    assert "127.0.0.1" not in message.body
+    html = message.alternatives[0][0]
+    assert "JIKU Cloud" in html and '<a href="https://portal.jiku.example/accounts/password/reset/key/' in html
+
+
+def test_allauths_mails_are_in_the_users_mail_language_not_the_pages(client, alice, bob):
+    MailSettings.objects.create(user=alice, language="de")
+    client.post(reverse("account_reset_password"), {"email": "alice@example.com"}, HTTP_ACCEPT_LANGUAGE="en")
+    german = mail.outbox[0]
+    client.post(reverse("account_reset_password"), {"email": "bob@example.com"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Hallo von JIKU Cloud!" in german.body and german.subject != mail.outbox[-1].subject
 
 
 ROOT = Path(__file__).resolve().parents[2]
