@@ -28,10 +28,10 @@ def _reason(payload):
 
 
 def _times(payload):
-    """Times travel as ISO text ("..._at"); templates format them in the reader's language."""
+    """Times travel as ISO text ("..._at", "..._by"); templates format them in the reader's language."""
     out = {}
     for key, value in payload.items():
-        if key.endswith("_at") and isinstance(value, str):
+        if key.endswith(("_at", "_by")) and isinstance(value, str):
             try:
                 out[key] = datetime.datetime.fromisoformat(value)
             except ValueError:

@@ -419,19 +419,22 @@ def service_request_create(*, tenant, user, subject, message="", duty="", priori
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
+    hours = response_hours(tenant, priority)
     with transaction.atomic():
         req = ServiceRequest.objects.create(
             tenant=tenant, created_by=user, subject=subject.strip()[:200], message=message, duty=duty,
             priority=priority, server_public_id=server_public_id, server_name=server_name,
-            respond_by=now + timedelta(hours=response_hours(tenant, priority)),
+            respond_by=now + timedelta(hours=hours),
         )
         audit_record(action="request.create", tenant=tenant, request=request, actor=user, obj=req,
                      details={"duty": duty, "priority": priority, "server": server_name})
         with override(None):
             duty_label = str(Duty(duty).label) if duty else ""
+            priority_label = str(ServiceRequest.Priority(priority).label)
         event_record(tenant=tenant, kind="staff_request_new", subject_object=req, payload={
             "subject": req.subject, "message": req.message, "duty": duty_label, "server": req.server_name,
-            "priority": priority, "respond_by": req.respond_by.isoformat(), "by": user.email,
+            "priority": priority, "priority_label": priority_label, "response_hours": hours,
+            "respond_by": req.respond_by.isoformat(), "by": user.email,
             "path": reverse("staff:requests"),
         })
     return req

@@ -4,10 +4,12 @@ test takes the whole real path through a Celery worker."""
 
 import datetime
 import time
+import zoneinfo
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import formats, timezone
 
 from billing import actions as billing
 from notifications.actions import notifications_sweep as actions_sweep
@@ -193,6 +195,9 @@ def test_staff_hear_of_a_new_request_and_the_customer_of_the_answer(tenant_a, al
     assert kinds() == ["staff_request_new"]
     deliver()
     assert mails("otto@jiku.example")[0].subject == "[JIKU Cloud] New service request from Alpha GmbH: Restore <yesterday> & more"
+    due = timezone.localtime(tenant_a.service_requests.get().respond_by, zoneinfo.ZoneInfo(tenant_a.time_zone))
+    assert f"Priority: Normal. Answer by {formats.date_format(due, 'DATETIME_FORMAT')} (response time 48 hours)." in \
+        mails("otto@jiku.example")[0].body  # the self-service default (tenant without a contract)
     req = tenant_a.service_requests.get()
     prefix = str(req.public_id)
     client_for(dora).post(reverse("staff:request_answer", args=[req.public_id]),
