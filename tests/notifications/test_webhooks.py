@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -17,6 +17,7 @@ from notifications.models import Delivery, Webhook
 from tenants.actions import api_token_create
 from tenants.actions import invitation_create as invite
 from tests.conftest import client_for
+from tests.provisioning.conftest import wait_for
 
 from .conftest import deliver
 
@@ -26,14 +27,15 @@ pytestmark = pytest.mark.django_db
 class Receiver:
     """A local HTTP receiver: records what arrives and answers with `status`."""
 
-    def __init__(self):
-        self.requests, self.status = [], 204
+    def __init__(self, delay=0):
+        self.requests, self.status, self.delay = [], 204, delay
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
+                time.sleep(receiver.delay)  # a slow receiver: it has the request, the answer is late
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -75,6 +77,29 @@ def test_a_tenants_events_reach_its_webhook_signed_and_other_tenants_do_not(tena
     assert data["url"] == "http://127.0.0.1:8000/servers/x/"
     assert Delivery.objects.get(webhook=hook).state == Delivery.State.SENT
     other.server.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenants_slow_receiver_never_holds_up_another_tenants_through_the_real_worker(
+        tenant_a, tenant_b, alice, charlie, receiver, worker):
+    slow = Receiver(delay=4)
+    slow_hook = actions.webhook_create(tenant=tenant_a, by=alice, url=slow.url)
+    hook = actions.webhook_create(tenant=tenant_b, by=charlie, url=receiver.url)
+    with transaction.atomic():
+        built(tenant_a)
+    wait_for(lambda: slow.requests, message="the slow receiver to be called")
+    with transaction.atomic():
+        built(tenant_b)
+    wait_for(lambda: receiver.requests, timeout=10, message="the other tenant's receiver")
+    # Tenant B's event arrived while tenant A's receiver still keeps its worker thread waiting.
+    assert Delivery.objects.get(webhook=slow_hook).state == Delivery.State.SENDING
+    headers, body = receiver.requests[0]
+    assert webhooks.verify(hook.secret, headers["X-Portal-Signature"], body)
+    assert json.loads(body)["tenant"] == "bravo"
+    wait_for(lambda: Delivery.objects.get(webhook=slow_hook).state == Delivery.State.SENT, timeout=15,
+             message="the slow receiver's answer")
+    assert len(slow.requests) == 1 and len(receiver.requests) == 1
+    slow.server.shutdown()
 
 
 def test_a_signature_older_than_the_replay_window_is_refused():
