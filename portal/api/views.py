@@ -628,7 +628,10 @@ class WebhookViewSet(ApiViewSet):
         serializer = s.WebhookCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hook = call(notifications.webhook_create, tenant=request.tenant, by=request.user, **serializer.validated_data)
-        return Response(s.WebhookSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
+        response = Response(s.WebhookSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
+        # A replay answers without the secret (it is stored encrypted only): rotate it if the first answer was lost.
+        response.replay_data = s.WebhookSerializer(hook).data
+        return response
 
     @extend_schema(summary="Give the webhook a new secret, shown only in this answer", request=None,
                    responses={200: s.WebhookSecretSerializer, **error_responses(400, 404)})

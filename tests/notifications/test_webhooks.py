@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from notifications import actions, webhooks
 from notifications.models import Delivery, Webhook
+from portal.api.models import IdempotencyRecord
 from tenants.actions import api_token_create
 from tenants.actions import invitation_create as invite
 from tests.conftest import client_for
@@ -231,6 +232,15 @@ def test_the_api_registers_tests_lists_and_removes_webhooks(tenant_a, tenant_b, 
     assert outsider.get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
     assert client.delete(f"/api/v1/webhooks/{hook_id}/").status_code == 204
     assert not Webhook.objects.exists()
+
+
+def test_a_replayed_registration_never_stored_the_secret(tenant_a, alice, receiver):
+    client = api(alice, tenant_a)
+    first = client.post("/api/v1/webhooks/", {"url": receiver.url}, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    again = client.post("/api/v1/webhooks/", {"url": receiver.url}, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    assert first.json()["secret"] and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] and "secret" not in again.json()
+    assert first.json()["secret"] not in repr(list(IdempotencyRecord.objects.values()))
 
 
 def test_the_api_keeps_members_and_a_lower_token_out(tenant_a, alice, bob, receiver):
