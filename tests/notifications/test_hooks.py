@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 
 from billing import actions as billing
 from notifications.actions import notifications_sweep as actions_sweep
-from notifications.models import Delivery, Event
+from notifications.models import Delivery, Event, MailSettings
 from provisioning import actions, engine
 from provisioning.models import Backup, Image, Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
@@ -211,11 +211,14 @@ def test_staff_hear_of_a_new_request_and_the_customer_of_the_answer(tenant_a, al
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_build_mail_arrives_through_the_real_worker_exactly_once(tenant_a, ct_image, cluster, worker):
+def test_a_build_mail_arrives_through_the_real_worker_exactly_once_in_each_readers_language(
+        tenant_a, ct_image, cluster, worker, bob):
+    MailSettings.objects.create(user=bob, language="de")
     server = order(tenant_a, ct_image)
     wait_for(lambda: len(mails("alice@example.com")) == 1 and len(mails("bob@example.com")) == 1, timeout=60,
              message="the build mails")
     assert mails("alice@example.com")[0].subject == "[JIKU Cloud] Server files is ready"
+    assert mails("bob@example.com")[0].subject == "[JIKU Cloud] Server files ist bereit"
     assert server.operations.get().state == Operation.State.SUCCEEDED
     wait_for(lambda: Delivery.objects.filter(event__kind="server_built", state="sent").count() == 2,
              message="both deliveries marked sent")
