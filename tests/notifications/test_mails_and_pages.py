@@ -15,7 +15,7 @@ from notifications.kinds import KINDS
 from notifications.models import Event, MailSettings, Preference
 from tenants import actions as tenant_actions
 from tenants.models import Invitation
-from tests.conftest import client_for, make_tenant
+from tests.conftest import PASSWORD, client_for, make_tenant
 
 from .conftest import deliver
 
@@ -128,6 +128,17 @@ def test_allauths_mails_are_in_the_users_mail_language_not_the_pages(client, ali
     german = mail.outbox[0]
     client.post(reverse("account_reset_password"), {"email": "bob@example.com"}, HTTP_ACCEPT_LANGUAGE="en")
     assert "Hallo von JIKU Cloud!" in german.body and german.subject != mail.outbox[-1].subject
+
+
+def test_a_changed_password_is_told_to_the_user_in_a_branded_security_mail(alice):
+    MailSettings.objects.create(user=alice, language="en")
+    response = client_for(alice).post(reverse("account_change_password"), {
+        "oldpassword": PASSWORD, "password1": "another-long-passphrase-8", "password2": "another-long-passphrase-8"})
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    assert message.to == ["alice@example.com"] and message.subject.startswith("[JIKU Cloud] ")
+    assert "password" in message.subject.lower() and "IP address" in message.body
+    assert "JIKU Cloud" in message.alternatives[0][0]
 
 
 ROOT = Path(__file__).resolve().parents[2]
