@@ -16,15 +16,15 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import mail, webhooks
+from . import crypto, mail, webhooks
 from .kinds import kind_for
 from .models import Delivery, Event, MailSettings, Preference, Webhook
-from .selectors import preferences_for, recipients, webhooks_for
+from .selectors import addressees, preferences_for, recipients, webhooks_for
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,27 @@ def _enqueue(task, *args, countdown=None):
     current_app.send_task(task, args=args, countdown=countdown or None)
 
 
-def event_record(*, tenant, kind: str, subject_object=None, payload: dict | None = None) -> Event:
-    """Record that something happened; call it inside the transaction of the change itself."""
+def event_record(*, tenant, kind: str, subject_object=None, payload: dict | None = None, key: str = "") -> Event | None:
+    """Record that something happened; call it inside the transaction of the change itself.
+
+    With a `key`, news told once: None when an event with that key was recorded before.
+    """
     kind_for(kind)
-    event = Event.objects.create(
-        tenant=tenant, kind=kind, payload=payload or {},
+    fields = dict(
+        tenant=tenant, kind=kind, payload=payload or {}, key=key,
         subject_type=ContentType.objects.get_for_model(subject_object) if subject_object is not None else None,
         subject_id=str(subject_object.pk) if subject_object is not None else "",
     )
+    if key:
+        if Event.objects.filter(key=key).exists():
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: a racing sweep's insert only loses this one
+                event = Event.objects.create(**fields)
+        except IntegrityError:
+            return None
+    else:
+        event = Event.objects.create(**fields)
     transaction.on_commit(lambda: _enqueue(FAN_OUT_TASK, event.pk))
     return event
 
@@ -60,6 +73,7 @@ def event_fan_out(*, event_id) -> list[int]:
         return []
     rows = [Delivery(event=event, user=user, address=user.email, language=language)
             for user, language in recipients(event)]
+    rows += [Delivery(event=event, address=address, language=language) for address, language in addressees(event)]
     rows += [Delivery(event=event, webhook=hook, channel=Delivery.Channel.WEBHOOK, address=hook.url,
                       language=settings.LANGUAGE_CODE) for hook in webhooks_for(event)]
     with transaction.atomic():
@@ -175,7 +189,17 @@ def webhook_create(*, tenant, by, url: str) -> Webhook:
     webhooks.check_url(url)
     if Webhook.objects.filter(tenant=tenant, url=url).exists():
         raise ValidationError({"url": _("This URL is registered already.")})
-    return Webhook.objects.create(tenant=tenant, url=url, secret=secrets.token_urlsafe(32))
+    return Webhook.objects.create(tenant=tenant, url=url, secret_encrypted=crypto.encrypt(secrets.token_urlsafe(32)))
+
+
+def webhook_rotate_secret(*, webhook, by) -> Webhook:
+    """A new secret (the old one leaked, or cannot be read after a key change); deliveries from now
+    on are signed with it. The caller shows it once."""
+    _require_manager(webhook.tenant, by)
+    webhook.secret_encrypted = crypto.encrypt(secrets.token_urlsafe(32))
+    webhook.save(update_fields=["secret_encrypted"])
+    log.info("webhook %s of tenant %s: secret rotated by user %s", webhook.public_id, webhook.tenant_id, by.pk)
+    return webhook
 
 
 def webhook_delete(*, webhook, by):

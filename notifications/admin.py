@@ -72,5 +72,5 @@ class WebhookAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["url", "tenant", "active", "failing_since", "created_at"]
     list_filter = ["active", "failing_since"]
     search_fields = ["url", "tenant__name"]
-    exclude = ["secret"]
+    exclude = ["secret_encrypted"]
     list_select_related = ["tenant"]

@@ -28,6 +28,9 @@ class Kind:
     permission: str = ""
     # False: webhooks only (the "send test" button), never a mail.
     mail: bool = True
+    # Mailed to the address (and in the language) the event's payload names, someone who may have
+    # no account yet (an invitation); never to members, never to webhooks, no preference.
+    addressed: bool = False
 
 
 KINDS = {
@@ -38,11 +41,13 @@ KINDS = {
         Kind("restore_done", _("Restore finished")),
         Kind("restore_failed", _("Restore failed")),
         Kind("backup_failed", _("Scheduled backup failed"), roles=MANAGERS),
+        Kind("backup_recovered", _("Scheduled backup works again"), roles=MANAGERS),
         Kind("server_unavailable", _("Server unavailable after a node failure")),
         Kind("server_available", _("Server available again")),
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),
         Kind("maintenance_planned", _("Planned maintenance")),
         Kind("request_answered", _("Service request answered")),
+        Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
         Kind("invoice_issued", _("Invoice issued"), roles=MANAGERS),
         Kind("payment_reminder", _("Payment reminder"), roles=MANAGERS),
@@ -50,6 +55,8 @@ KINDS = {
         Kind("staff_request_new", _("New service request"), audience=STAFF,
              permission="tenants.change_servicerequest"),
         Kind("staff_operation_failed", _("Operation failed"), audience=STAFF,
+             permission="provisioning.change_operation"),
+        Kind("staff_operation_stalled", _("Operation stalled"), audience=STAFF,
              permission="provisioning.change_operation"),
         Kind("staff_server_stopped", _("Customer's server stopped unexpectedly"), audience=STAFF,
              permission="provisioning.change_operation"),

@@ -11,6 +11,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from .kinds import KINDS
+
+ADDRESSED = {key for key, kind in KINDS.items() if kind.addressed}
+
 
 def _reason(payload):
     """Reasons travel untranslated (msgid and parameters) and are translated for each reader."""
@@ -24,10 +28,10 @@ def _reason(payload):
 
 
 def _times(payload):
-    """Times travel as ISO text ("..._at"); templates format them in the reader's language."""
+    """Times travel as ISO text ("..._at", "..._by"); templates format them in the reader's language."""
     out = {}
     for key, value in payload.items():
-        if key.endswith("_at") and isinstance(value, str):
+        if key.endswith(("_at", "_by")) and isinstance(value, str):
             try:
                 out[key] = datetime.datetime.fromisoformat(value)
             except ValueError:
@@ -47,7 +51,8 @@ def context_for(event, user=None):
         "url": settings.SITE_URL.rstrip("/") + path if path else "",
         "portal_name": settings.PORTAL_NAME,
         "recipient": user,
-        "preferences_url": settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
+        # An invitee has no settings to point to.
+        "preferences_url": "" if event.kind in ADDRESSED else settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
     }
 
 

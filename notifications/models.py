@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from . import crypto
 from .kinds import KINDS
 
 
@@ -34,6 +35,9 @@ class Event(models.Model):
     subject_id = models.CharField(max_length=64, blank=True)
     subject = GenericForeignKey("subject_type", "subject_id")
     payload = models.JSONField(default=dict, blank=True)
+    # Set for news that must be told once however often it is seen (a stalled operation, found by
+    # every sweep until it moves): a second event with the same key is not recorded.
+    key = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     # Set once its deliveries exist; the sweep fans out events whose task was lost.
     fanned_out_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +49,7 @@ class Event(models.Model):
         verbose_name = _("notification event")
         verbose_name_plural = _("notification events")
         indexes = [models.Index(fields=["fanned_out_at", "created_at"])]
+        constraints = [models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="one_event_per_key")]
 
     def __str__(self):
         return f"{self.kind_label} ({self.tenant or _('platform')})"
@@ -61,8 +66,8 @@ class Webhook(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(_("URL"), max_length=500)
-    # Kept readable: the tenant's receiver checks signatures with it, so the page shows it.
-    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    # Encrypted (crypto.py): the portal signs with it, the tenant saw it once, when it was made.
+    secret_encrypted = models.TextField(editable=False)
     active = models.BooleanField(_("active"), default=True)
     # Set when a delivery gave up, cleared by the next one that arrives.
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
@@ -78,6 +83,10 @@ class Webhook(models.Model):
 
     def __str__(self):
         return self.url
+
+    @property
+    def secret(self):
+        return crypto.decrypt(self.secret_encrypted)
 
 
 class Delivery(models.Model):
@@ -96,7 +105,7 @@ class Delivery(models.Model):
     STATE_COLOURS = {"pending": "yellow", "sending": "blue", "sent": "green", "failed": "red"}
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    # Exactly one of them: a person by e-mail, or a tenant's webhook.
+    # At most one of them: a person by e-mail, or a tenant's webhook; neither for an address alone.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+")
     webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
@@ -120,8 +129,12 @@ class Delivery(models.Model):
                                     name="one_delivery_per_recipient_and_channel"),
             models.UniqueConstraint(fields=["event", "webhook"], condition=Q(webhook__isnull=False),
                                     name="one_delivery_per_webhook"),
-            models.CheckConstraint(condition=Q(user__isnull=True) ^ Q(webhook__isnull=True),
-                                   name="delivery_to_a_user_or_a_webhook"),
+            # Someone without an account (an invitee) is reached by the address alone.
+            models.UniqueConstraint(fields=["event", "address", "channel"],
+                                    condition=Q(user__isnull=True, webhook__isnull=True),
+                                    name="one_delivery_per_address_and_channel"),
+            models.CheckConstraint(condition=Q(user__isnull=True) | Q(webhook__isnull=True),
+                                   name="delivery_to_a_user_an_address_or_a_webhook"),
             models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False), name="sent_delivery_has_a_time"),
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]

@@ -12,7 +12,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def recipients(event):
     """[(user, language)] for the event: never anyone outside its tenant (customer kinds)."""
     kind = kind_for(event.kind)
-    if not kind.mail:
+    if not kind.mail or kind.addressed:
         return []
     if kind.audience == CUSTOMER:
         if event.tenant is None:
@@ -33,9 +33,20 @@ def recipients(event):
     ]
 
 
+def addressees(event):
+    """[(address, language)] of an addressed kind (an invitation): the address the event names, in
+    the language its account chose if it has one, else in the language the event was recorded in."""
+    address = (event.payload or {}).get("email", "")
+    if not kind_for(event.kind).addressed or not address:
+        return []
+    chosen = MailSettings.objects.filter(user__email__iexact=address).values_list("language", flat=True).first()
+    return [(address, chosen or event.payload.get("language") or settings.LANGUAGE_CODE)]
+
+
 def webhooks_for(event):
     """The tenant's active webhooks hear its customer events; a test goes to the one it tests."""
-    if event.tenant_id is None or kind_for(event.kind).audience != CUSTOMER:
+    kind = kind_for(event.kind)
+    if event.tenant_id is None or kind.audience != CUSTOMER or kind.addressed:
         return []
     hooks = Webhook.objects.filter(tenant=event.tenant_id, active=True)
     if event.kind == "webhook_test":
@@ -49,7 +60,7 @@ def preferences_for(user):
     choices = dict(Preference.objects.filter(user=user).values_list("kind", "email"))
     rows = []
     for kind in KINDS.values():
-        if not kind.mail:
+        if not kind.mail or kind.addressed:
             continue
         if kind.audience == STAFF and not (user.is_staff and user.has_perm(kind.permission)):
             continue

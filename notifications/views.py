@@ -53,20 +53,34 @@ def _webhook(request, public_id):
     return get_object_or_404(Webhook.objects.for_tenant(request.tenant), public_id=public_id)
 
 
+def _webhooks_page(request, form, shown=None):
+    """The page; `shown` is a webhook whose secret was just made, shown this once and never again
+    (it is not put in a message or the session: both are stored)."""
+    hooks = Webhook.objects.for_tenant(request.tenant)
+    log = Delivery.objects.filter(webhook__tenant=request.tenant).select_related("event", "webhook")[:50]
+    return render(request, "notifications/webhooks.html", {"form": form, "hooks": hooks, "log": log, "shown": shown})
+
+
 @_tenant_managers
 def webhooks(request):
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.webhook_create(tenant=request.tenant, by=request.user, url=form.cleaned_data["url"])
+            hook = actions.webhook_create(tenant=request.tenant, by=request.user, url=form.cleaned_data["url"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("The webhook is registered. Check signatures with its secret."))
-            return redirect("notifications:webhooks")
-    hooks = Webhook.objects.for_tenant(request.tenant)
-    log = Delivery.objects.filter(webhook__tenant=request.tenant).select_related("event", "webhook")[:50]
-    return render(request, "notifications/webhooks.html", {"form": form, "hooks": hooks, "log": log})
+            return _webhooks_page(request, WebhookForm(), shown=hook)
+    return _webhooks_page(request, form)
+
+
+@require_POST
+@_tenant_managers
+def webhook_rotate(request, public_id):
+    hook = actions.webhook_rotate_secret(webhook=_webhook(request, public_id), by=request.user)
+    messages.success(request, _("The webhook has a new secret; deliveries from now on are signed with it."))
+    return _webhooks_page(request, WebhookForm(), shown=hook)
 
 
 @require_POST

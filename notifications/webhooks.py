@@ -76,13 +76,16 @@ def body_for(event):
 def post(delivery):
     """POST the delivery's event; raises on anything but a 2xx answer (the caller retries)."""
     check_url(delivery.webhook.url)  # again: the name may resolve elsewhere by now
+    secret = delivery.webhook.secret
+    if not secret:
+        raise WebhookRefused("the webhook's secret cannot be read (FIELD_ENCRYPTION_KEY changed?): rotate it")
     body = body_for(delivery.event)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"{settings.PORTAL_NAME} webhooks",
         "X-Portal-Event": delivery.event.kind,
         "X-Portal-Delivery": str(delivery.event.public_id),
-        SIGNATURE_HEADER: sign(delivery.webhook.secret, int(time.time()), body),
+        SIGNATURE_HEADER: sign(secret, int(time.time()), body),
     }
     # No redirects: a public URL must not bounce the portal to an internal one.
     response = requests.post(delivery.webhook.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False)

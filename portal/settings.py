@@ -204,6 +204,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = PORTAL_NAME
 # allauth's own mails carry the portal's name, not the request's host (tenants/adapters.py).
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PORTAL_NAME}] "
+# Security mails from allauth: the password or an e-mail address changed, two-factor switched on
+# or off, new recovery codes, each with the IP address and browser that did it.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

@@ -330,6 +330,7 @@ def sweep():
     ids = sorted(set(due.values_list("pk", flat=True)) | set(orphaned))
     for op_id in ids:
         enqueue(op_id)
+    notices.operations_stalled()
     return ids
 
 

@@ -8,13 +8,15 @@ operation's own result stands.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from notifications.actions import event_record
 
 from .models import Operation
+from .selectors import stalled_operations
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,22 @@ def _record_outcome(op):
         # Only the retry's failure: the first one is tried again a little later (operations/backups.py).
         event_record(tenant=op.tenant, kind="backup_failed", subject_object=server,
                      payload=server_payload(server, **reason))
+    elif op.kind == Operation.Kind.BACKUP and not failed and op.params.get("scheduled") and _after_told_failure(op):
+        event_record(tenant=op.tenant, kind="backup_recovered", subject_object=server, payload=server_payload(server))
+
+
+def _after_told_failure(op):
+    """Whether the server's last scheduled backup run before this one failed on its retry too (the
+    run the managers were mailed about): then they hear that backups work again. A first attempt
+    that failed is passed over: it was tried again and nobody was told of it."""
+    earlier = (Operation.objects.filter(server=op.server_id, kind=Operation.Kind.BACKUP, params__scheduled=True,
+                                        state__in=[Operation.State.SUCCEEDED, Operation.State.FAILED])
+               .exclude(pk=op.pk).order_by("-pk")[:20])
+    for before in earlier:
+        if before.state == Operation.State.FAILED and not before.params.get("retry"):
+            continue
+        return before.state == Operation.State.FAILED
+    return False
 
 
 def servers_changed(changes):
@@ -90,6 +108,23 @@ def _record_changes(changes):
 
 
 # --- for staff -----------------------------------------------------------------------------------
+def operations_stalled():
+    """The sweep's news: each operation that has been stuck longer than the stall limit is told
+    to staff once (the event's key), however many sweeps still find it stuck."""
+    _safely(_record_stalled)
+
+
+def _record_stalled():
+    # Active for longer than the limit, not one transient error a second ago.
+    limit = timezone.now() - timezone.timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
+    for op in stalled_operations().filter(created_at__lt=limit).select_related("server", "tenant").order_by("pk"):
+        event_record(tenant=op.tenant, kind="staff_operation_stalled", subject_object=op,
+                     key=f"operation-stalled:{op.pk}", payload={
+                         "operation": msgid(op.kind_label), "server": op.server.hostname if op.server else "",
+                         "state": op.state, "started_at": op.created_at.isoformat(), "error": op.last_error[:2000],
+                         "path": reverse("staff:operations")})
+
+
 def nodes_offline(cluster, nodes):
     _safely(_record_nodes_offline, cluster, nodes)
 

@@ -10,14 +10,12 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from notifications.actions import event_record
 
@@ -148,7 +146,7 @@ def invitation_create(*, tenant, email, role, invited_by, request):
             action="invitation.created", tenant=tenant, request=request, actor=invited_by, obj=invitation,
             details={"email": email, "role": role},
         )
-    invitation_send(invitation=invitation, request=request)
+        _invitation_record(invitation)
     return invitation
 
 
@@ -156,7 +154,7 @@ def invitation_issue(*, tenant, email, role, invited_by, request=None):
     """JIKU invites someone into a customer's tenant (e.g. the owner of an accepted offer).
 
     Replaces an open invitation for the same address; returns None when they are a member
-    already. Sent when the caller's transaction commits.
+    already. Mailed after the caller's transaction commits.
     """
     email = email.strip().lower()
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
@@ -167,20 +165,22 @@ def invitation_issue(*, tenant, email, role, invited_by, request=None):
     )
     audit_record(action="invitation.created", tenant=tenant, request=request, actor=invited_by, obj=invitation,
                  details={"email": email, "role": role})
-    # Robust: a mail server that is down must not turn an accepted offer or an invitation into an error
-    # page after the commit; the invitation stays open and is logged.
-    transaction.on_commit(lambda: invitation_send(invitation=invitation, request=request), robust=True)
+    _invitation_record(invitation)
     return invitation
 
 
-def invitation_send(*, invitation, request=None):
-    """Mail the invitation link; without a request the link is built from SITE_URL."""
-    path = reverse("tenants:invitation_accept", args=[invitation.token])
-    url = request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
-    context = {"invitation": invitation, "url": url, "inviter": invitation.invited_by}
-    subject = render_to_string("tenants/email/invitation_subject.txt", context).strip()
-    body = render_to_string("tenants/email/invitation_message.txt", context)
-    send_mail(subject, body, None, [invitation.email])
+def _invitation_record(invitation):
+    """The invitation mail, as a notification recorded with the invitation itself: sent after the
+    commit and retried while the mail server is down, in the language of whoever invites (or the
+    invitee's own, once they have an account), with the portal's configured address in the link."""
+    with override(None):
+        role = str(Role(invitation.role).label)  # the msgid: translated for the reader
+    event_record(tenant=invitation.tenant, kind="invitation", subject_object=invitation, payload={
+        "email": invitation.email, "language": get_language() or settings.LANGUAGE_CODE, "role": role,
+        "inviter": invitation.invited_by.email if invitation.invited_by else "",
+        "expires_at": invitation.expires_at.isoformat(),
+        "path": reverse("tenants:invitation_accept", args=[invitation.token]),
+    })
 
 
 def invitation_revoke(*, invitation, by, request):
@@ -419,19 +419,22 @@ def service_request_create(*, tenant, user, subject, message="", duty="", priori
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
+    hours = response_hours(tenant, priority)
     with transaction.atomic():
         req = ServiceRequest.objects.create(
             tenant=tenant, created_by=user, subject=subject.strip()[:200], message=message, duty=duty,
             priority=priority, server_public_id=server_public_id, server_name=server_name,
-            respond_by=now + timedelta(hours=response_hours(tenant, priority)),
+            respond_by=now + timedelta(hours=hours),
         )
         audit_record(action="request.create", tenant=tenant, request=request, actor=user, obj=req,
                      details={"duty": duty, "priority": priority, "server": server_name})
         with override(None):
             duty_label = str(Duty(duty).label) if duty else ""
+            priority_label = str(ServiceRequest.Priority(priority).label)
         event_record(tenant=tenant, kind="staff_request_new", subject_object=req, payload={
             "subject": req.subject, "message": req.message, "duty": duty_label, "server": req.server_name,
-            "priority": priority, "respond_by": req.respond_by.isoformat(), "by": user.email,
+            "priority": priority, "priority_label": priority_label, "response_hours": hours,
+            "respond_by": req.respond_by.isoformat(), "by": user.email,
             "path": reverse("staff:requests"),
         })
     return req

@@ -2,7 +2,8 @@
 
 The key is claimed with an INSERT on a unique constraint before the work starts, so two
 concurrent retries cannot both run; the second answers 409 until the first has finished.
-Only successful answers are kept (an error changed nothing, so running again is safe).
+Only successful answers are kept (an error changed nothing, so running again is safe). A view
+sets `response.replay_data` to keep less than it answered (a secret shown once).
 """
 
 import hashlib
@@ -75,7 +76,9 @@ def idempotent(method):
             raise
         if 200 <= response.status_code < 300:
             record.status_code = response.status_code
-            record.body = json.loads(JSONRenderer().render(response.data) or b"null")
+            # A view may keep less than it answered: a webhook's secret is shown once, never stored.
+            kept = getattr(response, "replay_data", response.data)
+            record.body = json.loads(JSONRenderer().render(kept) or b"null")
             record.location = response.get("Location", "")
             record.save(update_fields=["status_code", "body", "location"])
         else:

@@ -264,11 +264,22 @@ class MeSerializer(serializers.Serializer):
 # --- webhooks ------------------------------------------------------------------------------------
 class WebhookSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    secret = serializers.CharField(read_only=True, help_text="Check the X-Portal-Signature header with it.")
 
     class Meta:
         model = Webhook
-        fields = ["id", "url", "secret", "active", "failing_since", "created_at"]
+        fields = ["id", "url", "active", "failing_since", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookSecretSerializer(WebhookSerializer):
+    """Only in the answers that make a secret (register, rotate): it is stored encrypted and never
+    shown again."""
+
+    secret = serializers.CharField(read_only=True, help_text="Check the X-Portal-Signature header with it. "
+                                   "Shown only in this answer; rotate it if it is lost.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
         read_only_fields = fields
 
 

@@ -63,6 +63,14 @@ def _uuid(value, *, field=None):
         raise exceptions.NotFound() from None
 
 
+def _text(request, name):
+    """A free-text query parameter; NUL cannot be stored or compared in PostgreSQL, so it is refused."""
+    value = request.query_params.get(name)
+    if value is not None and "\x00" in value:
+        raise exceptions.ValidationError({name: [_("Null characters are not allowed.")]})
+    return value
+
+
 def _choice(request, name, choices):
     value = request.query_params.get(name)
     if value is not None and value not in choices:
@@ -194,9 +202,9 @@ class ServerViewSet(ApiViewSet):
             qs = qs.filter(status=value)
         if value := _choice(request, "kind", Server.Kind.values):
             qs = qs.filter(kind=value)
-        if (value := request.query_params.get("hostname")) is not None:
+        if (value := _text(request, "hostname")) is not None:
             qs = qs.filter(hostname=value)
-        if value := request.query_params.get("search"):
+        if value := _text(request, "search"):
             qs = qs.filter(hostname__icontains=value)
         return self.paged(qs, s.ServerSerializer)
 
@@ -601,7 +609,8 @@ class WebhookViewSet(ApiViewSet):
 
     queryset = Webhook.objects.none()
     serializer_class = s.WebhookSerializer
-    required_permissions = {action: MANAGE for action in ("list", "retrieve", "create", "destroy", "test", "deliveries")}
+    required_permissions = {action: MANAGE for action in ("list", "retrieve", "create", "destroy", "test", "deliveries",
+                                                          "rotate_secret")}
 
     def tenant_queryset(self):
         return Webhook.objects.for_tenant(self.request.tenant).order_by("created_at", "id")
@@ -613,13 +622,24 @@ class WebhookViewSet(ApiViewSet):
         return Response(s.WebhookSerializer(self.get_object()).data)
 
     @extend_schema(summary="Register a webhook", request=s.WebhookCreateSerializer, parameters=[IDEMPOTENCY_KEY],
-                   responses={201: s.WebhookSerializer, **error_responses(400, 409, 422)})
+                   responses={201: s.WebhookSecretSerializer, **error_responses(400, 409, 422)})
     @idempotent
     def create(self, request):
         serializer = s.WebhookCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hook = call(notifications.webhook_create, tenant=request.tenant, by=request.user, **serializer.validated_data)
-        return Response(s.WebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
+        response = Response(s.WebhookSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
+        # A replay answers without the secret (it is stored encrypted only): rotate it if the first answer was lost.
+        response.replay_data = s.WebhookSerializer(hook).data
+        return response
+
+    @extend_schema(summary="Give the webhook a new secret, shown only in this answer", request=None,
+                   responses={200: s.WebhookSecretSerializer, **error_responses(400, 404)})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, id=None):
+        # Not idempotent on purpose: the answer holds the secret, and a replay store would keep it.
+        hook = call(notifications.webhook_rotate_secret, webhook=self.get_object(), by=request.user)
+        return Response(s.WebhookSecretSerializer(hook).data)
 
     @extend_schema(summary="Remove a webhook", responses={204: OpenApiResponse(description="Removed."),
                                                            **error_responses(404)})

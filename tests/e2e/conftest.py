@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,14 @@ def screenshot(page, name):
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
-def link_in_last_mail(to, pattern=r"https?://\S+"):
-    message = next(m for m in reversed(mail.outbox) if to in m.to)
-    return re.search(pattern, message.body).group(0)
+def link_in_last_mail(to, pattern=r"https?://\S+", timeout=30):
+    """The link in the newest mail to `to` that has one; waits for it, since notifications (an
+    invitation) are mailed by the worker a moment after the page answered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [match.group(0) for m in reversed(mail.outbox) if to in m.to
+                 for match in [re.search(pattern, m.body)] if match]
+        if found or time.monotonic() > deadline:
+            assert found, f"no mail to {to} with a link like {pattern}"
+            return found[0]
+        time.sleep(0.2)

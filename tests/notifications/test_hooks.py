@@ -4,15 +4,17 @@ test takes the whole real path through a Celery worker."""
 
 import datetime
 import time
+import zoneinfo
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import formats, timezone
 
 from billing import actions as billing
 from notifications.actions import notifications_sweep as actions_sweep
-from notifications.models import Delivery, Event
-from provisioning import actions
+from notifications.models import Delivery, Event, MailSettings
+from provisioning import actions, engine
 from provisioning.models import Backup, Image, Node, Operation, Server
 from provisioning.reconcile import reconcile_cluster
 from provisioning.tasks import run_backup_policy
@@ -82,6 +84,25 @@ def test_it_mails_the_owner_when_a_build_fails_and_staff_read_proxmoxs_text(tena
     assert mails("sam@jiku.example") == []  # sales have no operations right
 
 
+def test_staff_hear_once_of_an_operation_that_stalled_however_often_the_sweep_finds_it(tenant_a, ct, dora, sam,
+                                                                                      settings):
+    server = order(tenant_a, ct)
+    op = server.operations.get()
+    engine.sweep()
+    assert "staff_operation_stalled" not in kinds()  # queued a moment ago is not stalled
+    long_ago = op.created_at - datetime.timedelta(seconds=settings.PROVISIONING_STALL_SECONDS + 60)
+    Operation.objects.filter(pk=op.pk).update(created_at=long_ago, updated_at=long_ago,
+                                              last_error="connection to pve refused")
+    engine.sweep()
+    engine.sweep()  # still stuck: told once
+    assert kinds().count("staff_operation_stalled") == 1
+    deliver()
+    staff = mails("dora@jiku.example")
+    assert [m.subject for m in staff] == ["[JIKU Cloud] Operation stalled: Create files"]
+    assert "connection to pve refused" in staff[0].body and "/staff/operations/" in staff[0].body
+    assert mails("sam@jiku.example") == [] and mails("alice@example.com") == []
+
+
 def test_a_restore_is_reported_when_it_is_done_and_when_it_failed(tenant_a, ct, pve):
     server = built(tenant_a, ct)
     assert drive(actions.backup_create(server=server)).state == Operation.State.SUCCEEDED
@@ -111,6 +132,31 @@ def test_a_scheduled_backup_is_mailed_to_managers_only_when_its_retry_failed_too
     deliver()
     assert [m.subject for m in mails("alice@example.com")] == ["[JIKU Cloud] Scheduled backup of files failed"]
     assert mails("bob@example.com") == []  # members are not told by default
+
+
+def test_managers_hear_when_scheduled_backups_work_again_after_a_failure_they_were_told_of(tenant_a, ct, pve):
+    server = built(tenant_a, ct)
+    actions.backup_policy_set(server=server, frequency="daily", time=datetime.time(2, 0))
+    run_backup_policy(server.pk)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    assert "backup_recovered" not in kinds()  # nothing had failed
+    pve.add_fault(method="POST", path=r"/vzdump$", task_error="job errors", count=3)
+    run_backup_policy(server.pk)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    run_backup_policy(server.pk, True)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    run_backup_policy(server.pk)  # the next day: the first try fails, the retry works
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    run_backup_policy(server.pk, True)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    assert [k for k in kinds() if k.startswith("backup")] == ["backup_failed", "backup_recovered"]
+    run_backup_policy(server.pk)
+    drive(Operation.objects.filter(kind="backup").latest("id"))
+    assert kinds().count("backup_recovered") == 1  # told once, not on every good night
+    Event.objects.exclude(kind="backup_recovered").delete()
+    deliver()
+    assert [m.subject for m in mails("alice@example.com")] == ["[JIKU Cloud] Scheduled backup of files works again"]
+    assert mails("bob@example.com") == []
 
 
 def test_node_failure_unavailable_back_again_and_ha_moves_are_told(tenant_a, ct, inline_cluster, pve):
@@ -149,6 +195,9 @@ def test_staff_hear_of_a_new_request_and_the_customer_of_the_answer(tenant_a, al
     assert kinds() == ["staff_request_new"]
     deliver()
     assert mails("otto@jiku.example")[0].subject == "[JIKU Cloud] New service request from Alpha GmbH: Restore <yesterday> & more"
+    due = timezone.localtime(tenant_a.service_requests.get().respond_by, zoneinfo.ZoneInfo(tenant_a.time_zone))
+    assert f"Priority: Normal. Answer by {formats.date_format(due, 'DATETIME_FORMAT')} (response time 48 hours)." in \
+        mails("otto@jiku.example")[0].body  # the self-service default (tenant without a contract)
     req = tenant_a.service_requests.get()
     prefix = str(req.public_id)
     client_for(dora).post(reverse("staff:request_answer", args=[req.public_id]),
@@ -162,11 +211,14 @@ def test_staff_hear_of_a_new_request_and_the_customer_of_the_answer(tenant_a, al
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_build_mail_arrives_through_the_real_worker_exactly_once(tenant_a, ct_image, cluster, worker):
+def test_a_build_mail_arrives_through_the_real_worker_exactly_once_in_each_readers_language(
+        tenant_a, ct_image, cluster, worker, bob):
+    MailSettings.objects.create(user=bob, language="de")
     server = order(tenant_a, ct_image)
     wait_for(lambda: len(mails("alice@example.com")) == 1 and len(mails("bob@example.com")) == 1, timeout=60,
              message="the build mails")
     assert mails("alice@example.com")[0].subject == "[JIKU Cloud] Server files is ready"
+    assert mails("bob@example.com")[0].subject == "[JIKU Cloud] Server files ist bereit"
     assert server.operations.get().state == Operation.State.SUCCEEDED
     wait_for(lambda: Delivery.objects.filter(event__kind="server_built", state="sent").count() == 2,
              message="both deliveries marked sent")

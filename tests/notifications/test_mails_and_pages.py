@@ -8,13 +8,16 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 
 from notifications import mail as mails
 from notifications.kinds import KINDS
 from notifications.models import Event, MailSettings, Preference
 from tenants import actions as tenant_actions
 from tenants.models import Invitation
-from tests.conftest import client_for, make_tenant
+from tests.conftest import PASSWORD, client_for, make_tenant
+
+from .conftest import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +29,9 @@ SAMPLE = {
     "operation": "Create", "error": "storage 'local-lvm' is full", "number": "RE-2026-00001", "gross": "119.00",
     "due_date": "2026-12-17", "level": 1, "pay_by": "2026-12-31", "owed": "119.00", "node": "pve2", "cluster": "Test",
     "count": 2, "vmids": [4242, 4243], "credit_note": False, "servers": ["db", "web"], "note": "New disks.",
-    "starts_at": "2030-01-05T22:00:00+01:00", "ends_at": "2030-01-06T02:00:00+01:00",
+    "starts_at": "2030-01-05T22:00:00+01:00", "started_at": "2026-12-01T02:00:00+01:00",
+    "inviter": "alice@example.com", "expires_at": "2026-12-08T12:00:00+01:00", "email": "eve@example.com",
+    "priority_label": "Critical", "response_hours": 8, "respond_by": "2026-12-01T10:00:00+01:00", "ends_at": "2030-01-06T02:00:00+01:00",
 }
 
 
@@ -37,7 +42,9 @@ def test_every_template_renders_in_both_languages(kind, tenant_a):
     for subject, text, html in rendered.values():
         assert subject.startswith("[JIKU Cloud] ") and len(subject) > 20 and "\n" not in subject
         assert "{" not in subject + text + html and "%(" not in subject + text + html
-        assert "<html" in html and "http://127.0.0.1:8000/notifications/" in text
+        assert "<html" in html
+        # An invitee has no notification settings to be pointed to.
+        assert ("http://127.0.0.1:8000/notifications/" in text) is not KINDS[kind].addressed
     (de_subject, de_text, _), (en_subject, en_text, _) = rendered["de"], rendered["en"]
     assert de_subject != en_subject and "Hallo," in de_text and "Hello," in en_text
 
@@ -71,18 +78,67 @@ def test_a_new_member_is_a_security_mail_to_the_owner(tenant_a, alice, charlie):
     assert Event.objects.get().payload["member"] == "charlie@example.com"
 
 
-def test_the_invitation_subject_is_not_escaped(alice, rf):
+def test_an_invitation_is_mailed_after_the_commit_with_its_subject_unescaped(alice, rf, settings):
+    settings.SITE_URL = "https://portal.jiku.example"
     tenant = make_tenant("Neu & Söhne GmbH", "neu", owner=alice)
-    tenant_actions.invitation_create(tenant=tenant, email="eve@example.com", role="member", invited_by=alice,
-                                     request=rf.get("/"))
-    assert mail.outbox[0].subject == "Invitation to Neu & Söhne GmbH on JIKU Cloud"
+    with translation.override("en"):
+        invitation = tenant_actions.invitation_create(tenant=tenant, email="eve@example.com", role="member",
+                                                      invited_by=alice, request=rf.get("/", HTTP_HOST="127.0.0.1:8101"))
+    assert mail.outbox == []  # an event now, a mail once a worker delivers it
+    deliver()
+    (message,) = mail.outbox
+    assert message.to == ["eve@example.com"]
+    assert message.subject == "[JIKU Cloud] Invitation to Neu & Söhne GmbH"
+    assert "alice@example.com invites you to join Neu & Söhne GmbH on JIKU Cloud as Member." in message.body
+    # The portal's configured address, not the host the inviter's browser used.
+    assert f"https://portal.jiku.example/invitations/{invitation.token}/" in message.body
+    assert "127.0.0.1" not in message.body and "/notifications/" not in message.body
+    assert "Neu &amp; Söhne GmbH" in message.alternatives[0][0]
 
 
-def test_allauths_mails_carry_the_portals_name_not_the_request_host(client, alice):
+def test_an_invitation_is_in_the_inviters_language_or_the_invitees_own(alice, charlie, rf, tenant_a):
+    with translation.override("de"):
+        tenant_actions.invitation_create(tenant=tenant_a, email="eve@example.com", role="admin", invited_by=alice,
+                                         request=rf.get("/"))
+    MailSettings.objects.create(user=charlie, language="en")
+    with translation.override("de"):
+        tenant_actions.invitation_create(tenant=tenant_a, email="charlie@example.com", role="member",
+                                         invited_by=alice, request=rf.get("/"))
+    deliver()
+    to_eve, to_charlie = (next(m for m in mail.outbox if m.to == [a]) for a in ("eve@example.com", "charlie@example.com"))
+    assert to_eve.subject == "[JIKU Cloud] Einladung zu Alpha GmbH" and "als Admin" in to_eve.body
+    assert to_charlie.subject == "[JIKU Cloud] Invitation to Alpha GmbH"
+
+
+def test_allauths_mails_carry_the_portals_name_and_address_not_the_request_host(client, alice, settings):
+    settings.SITE_URL = "https://portal.jiku.example"
     client.post(reverse("account_reset_password"), {"email": "alice@example.com"}, HTTP_HOST="127.0.0.1")
     message = mail.outbox[0]
     assert message.subject.startswith("[JIKU Cloud] ")
     assert "JIKU Cloud" in message.body and "Hello from 127.0.0.1" not in message.body
+    assert "https://portal.jiku.example/accounts/password/reset/key/" in message.body
+    assert "127.0.0.1" not in message.body
+    html = message.alternatives[0][0]
+    assert "JIKU Cloud" in html and '<a href="https://portal.jiku.example/accounts/password/reset/key/' in html
+
+
+def test_allauths_mails_are_in_the_users_mail_language_not_the_pages(client, alice, bob):
+    MailSettings.objects.create(user=alice, language="de")
+    client.post(reverse("account_reset_password"), {"email": "alice@example.com"}, HTTP_ACCEPT_LANGUAGE="en")
+    german = mail.outbox[0]
+    client.post(reverse("account_reset_password"), {"email": "bob@example.com"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Hallo von JIKU Cloud!" in german.body and german.subject != mail.outbox[-1].subject
+
+
+def test_a_changed_password_is_told_to_the_user_in_a_branded_security_mail(alice):
+    MailSettings.objects.create(user=alice, language="en")
+    response = client_for(alice).post(reverse("account_change_password"), {
+        "oldpassword": PASSWORD, "password1": "another-long-passphrase-8", "password2": "another-long-passphrase-8"})
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    assert message.to == ["alice@example.com"] and message.subject.startswith("[JIKU Cloud] ")
+    assert "password" in message.subject.lower() and "IP address" in message.body
+    assert "JIKU Cloud" in message.alternatives[0][0]
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,6 +12,7 @@ from services.contracts import default_backup_policy
 from services.models import Contract, Offer, Order, ServiceTier, Target
 from tenants.models import AuditEvent, Duty, Invitation, Party, Role, Tenant
 from tests.conftest import make_user
+from tests.notifications.outbox import deliver
 from tests.provisioning.conftest import wait_for
 
 from .conftest import SIGNED
@@ -121,6 +122,7 @@ def test_acceptance_waits_for_a_vds_that_is_not_installed_yet(seller, plans, clu
     assert (offer.state, tenant.name) == (Offer.State.ACCEPTED, "Sample Customer Ltd")
     invitation = Invitation.objects.get(tenant=tenant)
     assert (invitation.email, invitation.role) == ("erika.mustermann@musterkunde.example", Role.OWNER)
+    deliver()  # the worker's part: the invitation is a notification
     assert mail.outbox[-1].to == ["erika.mustermann@musterkunde.example"]
     node = Node.objects.get(cluster=cluster, name="vds-sample")
     assert (node.status, node.kind, node.dedicated_tenant, node.max_cores) == (Node.Status.AWAITING, Node.Kind.VDS, tenant, 12)

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from tenants.models import AuditEvent, Invitation, Membership, Role
 from tests.conftest import make_user
+from tests.notifications.outbox import deliver
 
 TEAM = reverse("tenants:team")
 
@@ -32,6 +33,7 @@ def test_owners_invite_by_email_with_a_role(alice_client, tenant_a, alice):
     invitation = Invitation.objects.get(tenant=tenant_a)
     assert (invitation.email, invitation.role, invitation.invited_by) == ("dora@example.com", Role.ADMIN, alice)
     assert len(invitation.token) >= 43
+    deliver()  # the worker's part: the invitation is a notification (tests/notifications)
     assert mail.outbox[0].to == ["dora@example.com"]
     assert f"/invitations/{invitation.token}/" in mail.outbox[0].body
     assert AuditEvent.objects.filter(action="invitation.created", tenant=tenant_a, actor=alice).exists()
@@ -48,6 +50,7 @@ def test_a_second_open_invitation_for_the_same_email_is_refused(alice_client):
     alice_client.post(TEAM, {"email": "dora@example.com", "role": Role.MEMBER})
     response = alice_client.post(TEAM, {"email": "dora@example.com", "role": Role.ADMIN})
     assert "open invitation" in response.context["invite_form"].errors["email"][0]
+    deliver()
     assert Invitation.objects.count() == 1 and len(mail.outbox) == 1
 
 
