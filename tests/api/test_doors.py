@@ -100,17 +100,21 @@ NO_DUTY = {"server_create", "server_power", "server_resize", "server_rename", "s
            "console_open",
            # The firewall is the customer's own, like power and resize (issue 21).
            "firewall_set", "firewall_rule_add", "firewall_rule_delete", "firewall_rule_move", "firewall_preset_apply",
-           "address_set_save", "address_set_delete", "security_group_save", "security_group_delete"}
+           "address_set_save", "address_set_delete", "security_group_save", "security_group_delete",
+           # Reverse DNS names of the customer's own addresses (issue 21).
+           "ptr_set", "ptr_delete"}
 # JIKU's own actions: the admin and the staff pages, never a customer door.
 STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetch_to_new_nodes", "oci_import",
               "template_from_server", "backups_expire", "node_drain", "server_migrate", "operation_retry",
               "cluster_reconcile", "cluster_test_connection", "drift_ignore", "drift_mark_deleted",
               "node_set_maintenance", "node_maintenance_announce", "operation_cancel", "server_adopt", "tenant_suspend", "tenant_unsuspend",
-              "node_register_vds", "node_check_joined", "drain_next", "console_end"}
+              "node_register_vds", "node_check_joined", "drain_next", "console_end",
+              # The periodic re-check of pending reverse DNS names (beat).
+              "ptrs_recheck"}
 # Helpers the package exports that are not actions (checks, queries).
 NOT_ACTIONS = {"check_quota", "quota_usage", "reserve_server", "validate_hostname", "validate_server_password",
                "validate_size", "check_reason", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed",
-               "firewall_of", "management_reachable", "preset_rules", "rule_specs"}
+               "firewall_of", "management_reachable", "preset_rules", "rule_specs", "validate_ptr_name"}
 
 
 def _everything_at_jiku(tenant):
