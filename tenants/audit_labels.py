@@ -23,6 +23,7 @@ LABELS = {
     "drift.mark_deleted": _("%(object)s written off as deleted"),
     "firewall.change": _("Firewall of %(object)s changed"),
     "firewall.preset": _("Firewall preset applied to %(object)s"),
+    "firewall.rewrite": _("Firewall of %(object)s written again over changes in Proxmox"),
     "invitation.accepted": _("Invitation for %(object)s accepted"),
     "invitation.created": _("%(object)s invited"),
     "invitation.revoked": _("Invitation for %(object)s revoked"),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("drift/<int:pk>/adopt/", views.drift_adopt, name="drift_adopt"),
     path("drift/<int:pk>/deleted/", views.drift_deleted, name="drift_deleted"),
     path("drift/<int:pk>/ignore/", views.drift_ignore, name="drift_ignore"),
+    path("drift/<int:pk>/firewall/", views.drift_firewall, name="drift_firewall"),
     path("marketplace/", views.marketplace, name="marketplace"),
     path("marketplace/<int:pk>/approve/", views.marketplace_approve, name="marketplace_approve"),
     path("marketplace/<int:pk>/fetch/", views.marketplace_fetch, name="marketplace_fetch"),

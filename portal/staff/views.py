@@ -281,6 +281,15 @@ def drift_ignore(request, pk):
     return redirect("staff:drift_list")
 
 
+@require_POST
+@staff_required("provisioning.change_drift")
+def drift_firewall(request, pk):
+    drift = _drift(pk)
+    attempt(request, lambda: actions.firewall_rewrite(drift=drift, user=request.user, request=request),
+            _("The portal's firewall rules are being written again."))
+    return redirect("staff:drift_list")
+
+
 # --- service requests ----------------------------------------------------------------------------
 @staff_required("tenants.view_servicerequest")
 def requests(request):

@@ -8,6 +8,7 @@ from .firewall import (  # noqa: F401
     address_set_save,
     firewall_of,
     firewall_preset_apply,
+    firewall_rewrite,
     firewall_rule_add,
     firewall_rule_delete,
     firewall_rule_move,

@@ -17,7 +17,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from provisioning import engine
-from provisioning.models import AddressSet, Firewall, FirewallRule, Operation, SecurityGroup, Server, Verdict
+from provisioning.models import (
+    AddressSet,
+    Drift,
+    Firewall,
+    FirewallRule,
+    Operation,
+    SecurityGroup,
+    Server,
+    Verdict,
+)
 from provisioning.netspec import covers_port
 from tenants.audit import audit_record
 
@@ -332,3 +341,21 @@ def security_group_delete(
             raise ValidationError(_("Servers still use this security group; remove it from them first."))
         audit_record(action="security_group.delete", tenant=group.tenant, request=request, actor=user, obj=group)
         group.delete()
+
+
+def firewall_rewrite(
+    *, drift: Drift, user: AbstractBaseUser | None = None, request: HttpRequest | None = None,
+) -> Operation:
+    """Staff answer firewall drift by writing the portal's rules over what was changed in Proxmox;
+    the next reconcile that finds them equal resolves the drift."""
+    with transaction.atomic():
+        drift = Drift.objects.select_for_update(of=("self",)).select_related("server").get(pk=drift.pk)
+        if drift.resolved_at is not None or drift.kind != Drift.Kind.FIREWALL or drift.server is None:
+            raise ValidationError(_("Only open firewall drift of a server can be written over."))
+        server = lock_server(drift.server)
+        if server.status in GONE or not Firewall.objects.filter(server=server).exists():
+            raise ValidationError(_("This server has no firewall in the portal any more."))
+        op = _queue_apply(server, user)
+        audit_record(action="firewall.rewrite", tenant=server.tenant, request=request, actor=user, obj=server,
+                     details={"drift": drift.pk})
+        return op

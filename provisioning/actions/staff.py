@@ -36,6 +36,8 @@ REQUIRED_PRIVILEGES = (
     "VM.Config.Options", "VM.Config.Cloudinit", "VM.PowerMgmt", "VM.Audit", "VM.Snapshot", "VM.Snapshot.Rollback",
     "VM.Backup", "VM.Migrate", "VM.Console", "Datastore.AllocateSpace", "Datastore.Audit",
     "Datastore.AllocateTemplate", "Sys.Audit", "Sys.Console", "Pool.Allocate",
+    # The tenants' security groups and their IP sets live in the cluster's firewall.
+    "Sys.Modify",
 )
 
 

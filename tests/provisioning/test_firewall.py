@@ -132,6 +132,27 @@ def test_changes_made_in_proxmox_are_drift_for_staff_until_the_portal_writes_aga
     assert drift.resolution == Drift.Resolution.GONE
 
 
+def test_staff_write_the_portals_rules_over_changes_in_proxmox(server, cluster, dora):
+    from django.test import Client
+    from django.urls import reverse
+
+    ok(actions.firewall_preset_apply(server=server, preset="ssh_office", source="203.0.113.0/24"))
+    where = {"node": server.node.name, "kind": server.kind, "vmid": server.vmid}
+    PVE(cluster).firewall_rule_delete(pos=0, **where)
+    reconcile_cluster(cluster)
+    drift = Drift.objects.get(kind=Drift.Kind.FIREWALL, resolved_at__isnull=True)
+    staff = Client()
+    staff.force_login(dora)
+    assert staff.post(reverse("staff:drift_firewall", args=[drift.pk])).status_code == 302
+    ok(Operation.objects.filter(server=server, kind=Operation.Kind.FIREWALL).first())
+    assert [r["dport"] for r in rules_in_proxmox(server)] == ["22"]
+    reconcile_cluster(cluster)
+    drift.refresh_from_db()
+    assert drift.resolution == Drift.Resolution.GONE
+    with pytest.raises(ValidationError):
+        actions.firewall_rewrite(drift=drift, user=dora)
+
+
 @pytest.mark.parametrize("rule, field, message", [
     (dict(SSH, dest_port="70000"), "dest_port", "between 1 and 65535"),
     (dict(SSH, dest_port="ssh"), "dest_port", "as numbers"),
