@@ -18,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -189,22 +190,34 @@ def webhook_create(*, tenant, by, url: str) -> Webhook:
     webhooks.check_url(url)
     if Webhook.objects.filter(tenant=tenant, url=url).exists():
         raise ValidationError({"url": _("This URL is registered already.")})
-    return Webhook.objects.create(tenant=tenant, url=url, secret_encrypted=crypto.encrypt(secrets.token_urlsafe(32)))
+    with transaction.atomic():
+        hook = Webhook.objects.create(tenant=tenant, url=url, secret_encrypted=crypto.encrypt(secrets.token_urlsafe(32)))
+        _webhook_changed(hook, by, "created")
+    return hook
+
+
+def _webhook_changed(hook, by, change):
+    event_record(tenant=hook.tenant, kind="webhook_changed", payload={
+        "url": hook.url, "change": change, "by": by.email if by else "", "path": reverse("notifications:webhooks")})
 
 
 def webhook_rotate_secret(*, webhook, by) -> Webhook:
     """A new secret (the old one leaked, or cannot be read after a key change); deliveries from now
     on are signed with it. The caller shows it once."""
     _require_manager(webhook.tenant, by)
-    webhook.secret_encrypted = crypto.encrypt(secrets.token_urlsafe(32))
-    webhook.save(update_fields=["secret_encrypted"])
+    with transaction.atomic():
+        webhook.secret_encrypted = crypto.encrypt(secrets.token_urlsafe(32))
+        webhook.save(update_fields=["secret_encrypted"])
+        _webhook_changed(webhook, by, "rotated")
     log.info("webhook %s of tenant %s: secret rotated by user %s", webhook.public_id, webhook.tenant_id, by.pk)
     return webhook
 
 
 def webhook_delete(*, webhook, by):
     _require_manager(webhook.tenant, by)
-    webhook.delete()
+    with transaction.atomic():
+        _webhook_changed(webhook, by, "removed")
+        webhook.delete()
 
 
 def webhook_send_test(*, webhook, by) -> Event:

@@ -31,6 +31,8 @@ class Kind:
     # Mailed to the address (and in the language) the event's payload names, someone who may have
     # no account yet (an invitation); never to members, never to webhooks, no preference.
     addressed: bool = False
+    # False: never POSTed to the tenant's webhooks (news about the webhooks themselves).
+    webhook: bool = True
 
 
 KINDS = {
@@ -49,6 +51,9 @@ KINDS = {
         Kind("request_answered", _("Service request answered")),
         Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
+        # Whoever controls a webhook reads every event of the tenant: owners hear of each change.
+        Kind("webhook_changed", _("Webhook registered, removed or given a new secret"), roles=MANAGERS, security=True,
+             webhook=False),
         Kind("invoice_issued", _("Invoice issued"), roles=MANAGERS),
         Kind("payment_reminder", _("Payment reminder"), roles=MANAGERS),
         Kind("webhook_test", _("Webhook test"), roles=frozenset(), mail=False),

@@ -46,7 +46,7 @@ def addressees(event):
 def webhooks_for(event):
     """The tenant's active webhooks hear its customer events; a test goes to the one it tests."""
     kind = kind_for(event.kind)
-    if event.tenant_id is None or kind.audience != CUSTOMER or kind.addressed:
+    if event.tenant_id is None or kind.audience != CUSTOMER or kind.addressed or not kind.webhook:
         return []
     hooks = Webhook.objects.filter(tenant=event.tenant_id, active=True)
     if event.kind == "webhook_test":

@@ -13,7 +13,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from notifications import actions, webhooks
-from notifications.models import Delivery, Webhook
+from notifications.models import Delivery, Preference, Webhook
 from portal.api.models import IdempotencyRecord
 from tenants.actions import api_token_create
 from tenants.actions import invitation_create as invite
@@ -146,6 +146,8 @@ def test_production_refuses_webhooks_to_private_addresses(tenant_a, alice, setti
 def test_send_test_reaches_only_that_webhook_and_mails_nobody(tenant_a, alice, receiver):
     first = actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
     actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url + "/second")
+    deliver()
+    mail.outbox.clear()  # the owners' security mails about the new webhooks
     client_for(alice).post(reverse("notifications:webhook_test", args=[first.public_id]))
     deliver()
     assert [json.loads(body)["type"] for _headers, body in receiver.requests] == ["webhook_test"]
@@ -154,6 +156,8 @@ def test_send_test_reaches_only_that_webhook_and_mails_nobody(tenant_a, alice, r
 
 def test_an_invitation_with_its_link_never_reaches_the_tenants_webhook(tenant_a, alice, receiver, rf):
     actions.webhook_create(tenant=tenant_a, by=alice, url=receiver.url)
+    deliver()
+    mail.outbox.clear()
     invite(tenant=tenant_a, email="eve@example.com", role="member", invited_by=alice, request=rf.get("/"))
     deliver()
     assert receiver.requests == [] and [m.to for m in mail.outbox] == [["eve@example.com"]]
@@ -232,6 +236,22 @@ def test_the_api_registers_tests_lists_and_removes_webhooks(tenant_a, tenant_b, 
     assert outsider.get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
     assert client.delete(f"/api/v1/webhooks/{hook_id}/").status_code == 204
     assert not Webhook.objects.exists()
+
+
+def test_owners_hear_of_every_webhook_change_even_when_they_switched_it_off(tenant_a, alice, bob, receiver):
+    admin = bob.memberships.get(tenant=tenant_a)
+    admin.role = "admin"
+    admin.save()
+    Preference.objects.create(user=alice, kind="webhook_changed", email=False)
+    hook = actions.webhook_create(tenant=tenant_a, by=bob, url=receiver.url)
+    actions.webhook_rotate_secret(webhook=hook, by=bob)
+    actions.webhook_delete(webhook=Webhook.objects.get(), by=bob)
+    deliver()
+    assert [m.subject for m in mail.outbox if m.to == ["alice@example.com"]] == [
+        "[JIKU Cloud] New webhook for Alpha GmbH", "[JIKU Cloud] A webhook of Alpha GmbH has a new secret",
+        "[JIKU Cloud] A webhook of Alpha GmbH was removed"]
+    assert f"bob@example.com registered the webhook {receiver.url} for Alpha GmbH" in mail.outbox[0].body
+    assert receiver.requests == []  # news about webhooks is not POSTed to them
 
 
 def test_a_replayed_registration_never_stored_the_secret(tenant_a, alice, receiver):
