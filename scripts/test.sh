@@ -16,7 +16,9 @@ if [ -z "${PVESIM_SCHEMA:-}" ]; then
 fi
 .venv/bin/ruff check .
 .venv/bin/python manage.py compilemessages -v 0 --ignore=.venv
-bash scripts/with-services.sh .venv/bin/python -m pytest "$@"
+# Several test processes (pytest-xdist), each with its own test database, Redis database, simulator
+# and browser: most of a test's time is spent waiting on a Celery worker, the simulator or Chromium.
+bash scripts/with-services.sh .venv/bin/python -m pytest -n "${TEST_PROCESSES:-3}" --dist worksteal "$@"
 rc=$?
 rm -rf "$VAR_DIR"
 exit $rc

@@ -10,6 +10,9 @@ from django.core import mail
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# A PDF is made while the request waits (WeasyPrint, and for invoices the e-invoice XML): with the
+# suite in several processes on two cores that can take longer than the default 10 s.
+PDF_TIMEOUT = 60_000
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -18,7 +21,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def browser(django_db_setup):
+def chromium(django_db_setup):
     """One browser per module, started after the test database exists.
 
     While Playwright's sync API runs, its event loop sits in this thread and Django refuses ORM calls
@@ -41,6 +44,16 @@ def browser(django_db_setup):
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture
+def browser(chromium, transactional_db):
+    """The module's browser for one test. The contexts the test opened are closed when it ends and
+    before its tables are emptied: a page left open goes on polling the live server, and a request
+    running during the flush can deadlock with it and fail the next test."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from billing import actions
 from tests.billing.conftest import at, billable, ordered_server, plans, rows_cluster, tier  # noqa: F401 - fixtures
 from tests.conftest import PASSWORD
 
-from .conftest import ARTIFACTS, screenshot
+from .conftest import ARTIFACTS, PDF_TIMEOUT, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +41,8 @@ def test_a_customer_reads_costs_and_downloads_the_invoice_whose_pages_render(pag
     expect(page.locator("h1")).to_have_text("Abrechnung")
     expect(page.get_by_text("Prognose bis zum Monatsende")).to_be_visible()
     screenshot(page, "billing-de")
-    with page.expect_download() as download:
-        page.locator("a", has_text="PDF").first.click()
+    with page.expect_download(timeout=PDF_TIMEOUT) as download:
+        page.locator("a", has_text="PDF").first.click(timeout=PDF_TIMEOUT)
     pdf = ARTIFACTS / f"{invoice.number}.pdf"
     ARTIFACTS.mkdir(exist_ok=True)
     download.value.save_as(pdf)

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from provisioning.models import Server
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import ARTIFACTS, browser, link_in_last_mail, page, screenshot  # noqa: F401
+from tests.e2e.conftest import ARTIFACTS, PDF_TIMEOUT, browser, chromium, link_in_last_mail, page, screenshot  # noqa: F401
 from tests.provisioning.conftest import wait_for, windows_image  # noqa: F401
 
 from .conftest import make_seller
@@ -62,8 +62,8 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     expect(page.locator(".messages")).to_contain_text("revision 2")
     screenshot(page, "sales-offer-mittel")
 
-    with page.expect_download() as download:
-        page.click("text=Download PDF")
+    with page.expect_download(timeout=PDF_TIMEOUT) as download:
+        page.click("text=Download PDF", timeout=PDF_TIMEOUT)
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(download.value.path().read_bytes())).pages)
     assert "Sample Customer Ltd" in text and "Customer involvement medium" in text
     assert monthly.inner_text().split()[0] in text  # the price on the page is the price in the PDF
@@ -91,8 +91,8 @@ def test_sales_turns_the_sample_customer_into_running_infrastructure(
     customer.click("text=Accept with obligation to pay")
     expect(customer.locator("[data-testid=accepted]")).to_contain_text("Erika Mustermann (Managing director)")
     screenshot(customer, "sales-offer-online-accepted")
-    with customer.expect_download() as download:
-        customer.click("text=Download the accepted offer as a PDF")
+    with customer.expect_download(timeout=PDF_TIMEOUT) as download:
+        customer.click("text=Download the accepted offer as a PDF", timeout=PDF_TIMEOUT)
     accepted_pdf = download.value.path().read_bytes()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(accepted_pdf)).pages)
     assert "Accepted with obligation to pay" in text and "Erika Mustermann" in text
@@ -165,8 +165,8 @@ def test_a_german_prospect_signs_online_and_gets_windows_servers_and_licences_as
     main = customer.locator("main, body").first
     expect(main).to_contain_text("Windows Server Standard (SPLA) für crm")
     expect(main).to_contain_text("je 2 virtuelle Kerne, mindestens 8 Kerne je Server")
-    with customer.expect_download() as download:
-        customer.click("text=Angebot als PDF herunterladen")
+    with customer.expect_download(timeout=PDF_TIMEOUT) as download:
+        customer.click("text=Angebot als PDF herunterladen", timeout=PDF_TIMEOUT)
     pdf = download.value.path().read_bytes()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Musterkunde GmbH" in text and "Zahlungspflichtig annehmen" not in text
