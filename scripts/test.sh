@@ -18,6 +18,8 @@ fi
 .venv/bin/python manage.py compilemessages -v 0 --ignore=.venv
 # Several test processes (pytest-xdist), each with its own test database, Redis database, simulator
 # and browser: most of a test's time is spent waiting on a Celery worker, the simulator or Chromium.
+# One PowerDNS per process too (tests/parallel.py): the reverse-DNS tests empty its zones.
+export PDNS_INSTANCES="${TEST_PROCESSES:-3}"
 bash scripts/with-services.sh .venv/bin/python -m pytest -n "${TEST_PROCESSES:-3}" --dist worksteal "$@"
 rc=$?
 rm -rf "$VAR_DIR"

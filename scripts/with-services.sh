@@ -10,7 +10,7 @@ tmp=""
 cleanup() {
     if [ -n "$tmp" ]; then
         [ -f "$tmp/redis.pid" ] && kill "$(cat "$tmp/redis.pid")" 2>/dev/null || true
-        [ -f "$tmp/pdns.pid" ] && kill "$(cat "$tmp/pdns.pid")" 2>/dev/null || true
+        for pid in "$tmp"/pdns-*/pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true; done
         if [ -f "$tmp/pg/postmaster.pid" ]; then
             if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true
             else "$pgbin/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true; fi
@@ -53,38 +53,50 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-$REDIS_URL}"
 
-if [ -n "$want_pdns" ]; then
-    # Authoritative for the zones the tests create through its API, and the tests' resolver too.
+start_pdns() {  # $1: the instance's number; writes "api-url api-key resolver" to its env file
+    local dir="$tmp/pdns-$1" dport wport key
     dport=$(free_port)
     wport=$(free_port)
-    mkdir -p "$tmp/pdns"
+    mkdir -p "$dir"
     python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).executescript(open(sys.argv[2]).read())' \
-        "$tmp/pdns/pdns.sqlite3" "$pdns_schema"
-    pdns_key=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-    cat >"$tmp/pdns/pdns.conf" <<EOF
+        "$dir/pdns.sqlite3" "$pdns_schema"
+    key=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    cat >"$dir/pdns.conf" <<EOF
 launch=gsqlite3
-gsqlite3-database=$tmp/pdns/pdns.sqlite3
+gsqlite3-database=$dir/pdns.sqlite3
 local-address=127.0.0.1
 local-port=$dport
 api=yes
-api-key=$pdns_key
+api-key=$key
 webserver=yes
 webserver-address=127.0.0.1
 webserver-port=$wport
 webserver-allow-from=127.0.0.1
-socket-dir=$tmp/pdns
+socket-dir=$dir
 security-poll-suffix=
 daemon=no
 guardian=no
 EOF
-    "$pdns_server" --config-dir="$tmp/pdns" >"$tmp/pdns/server.log" 2>&1 &
-    echo $! >"$tmp/pdns.pid"
+    "$pdns_server" --config-dir="$dir" >"$dir/server.log" 2>&1 &
+    echo $! >"$dir/pid"
     for _ in $(seq 50); do
         python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers={"X-API-Key": sys.argv[2]}), timeout=1)' \
-            "http://127.0.0.1:$wport/api/v1/servers/localhost" "$pdns_key" 2>/dev/null && break
+            "http://127.0.0.1:$wport/api/v1/servers/localhost" "$key" 2>/dev/null && break
         sleep 0.1
     done
-    export PDNS_API_URL="http://127.0.0.1:$wport" PDNS_API_KEY="$pdns_key" DNS_RESOLVER="127.0.0.1:$dport"
+    echo "http://127.0.0.1:$wport $key 127.0.0.1:$dport" >"$dir/env"
+}
+
+if [ -n "$want_pdns" ]; then
+    # Authoritative for the zones the tests create through its API, and the tests' resolver too.
+    # PDNS_INSTANCES > 1 starts one per test process (tests/parallel.py picks PDNS_API_URL_<n>...),
+    # because the reverse-DNS tests empty its zones.
+    for i in $(seq 0 $(( ${PDNS_INSTANCES:-1} - 1 ))); do
+        start_pdns "$i"
+        read -r url key resolver <"$tmp/pdns-$i/env"
+        if [ "$i" = 0 ]; then export PDNS_API_URL="$url" PDNS_API_KEY="$key" DNS_RESOLVER="$resolver"
+        else export "PDNS_API_URL_$i=$url" "PDNS_API_KEY_$i=$key" "DNS_RESOLVER_$i=$resolver"; fi
+    done
 fi
 
 "$@"
