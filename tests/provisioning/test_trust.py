@@ -109,7 +109,10 @@ def test_a_freshly_booted_node_gets_time_to_start_its_guests(tenant_a, ct_image,
     server = built(tenant_a, ct_image)
     pve.fail_node(server.node.name)
     pve.recover_node(server.node.name)
-    stop_behind_the_portals_back(pve, server)  # as if start at boot had not reached it yet
+    # The node starts its guests a moment after it is back; then one stops again, as if start at
+    # boot had not reached it yet.
+    wait_for(lambda: guest(pve, server.vmid)["status"] == "running", message="start at boot")
+    stop_behind_the_portals_back(pve, server)
     assert reconcile_cluster(cluster)["restarted"] == 0
     server.refresh_from_db()
     assert server.status == Server.Status.STOPPED and "has just started again" in server.reason
