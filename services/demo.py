@@ -36,7 +36,8 @@ def seed(*, seller, tenant=None, cluster=None, images=None):
         )
         cases = list(offer.use_cases.all())
         for case in cases:
-            if case.target in GUEST_KIND and images:
+            # The suggestion rules chose Windows for CRM, terminal server and AD: those stay as sold.
+            if case.target in GUEST_KIND and images and case.image is None:
                 case.image = images.get(GUEST_KIND[case.target])
         offer = actions.offer_update(offer=offer, user=seller, fields={}, use_cases=cases)
         # Sent by mail and accepted by the customer through the link, as a real prospect would.
