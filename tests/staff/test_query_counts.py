@@ -51,3 +51,10 @@ def test_list_pages_have_pinned_query_counts(name, dora_client, tenant_a, offlin
     many = count_queries(dora_client, url)
     assert few == many, f"{name}: {few} queries with few rows, {many} with many"
     assert many == PINNED[name]
+
+
+def test_the_node_page_gives_its_servers_sizes_in_gb(dora_client, tenant_a, offline_cluster):
+    (server,) = make_servers(tenant_a, offline_cluster, 1)
+    page = dora_client.get(reverse("staff:node", args=[server.node_id])).content.decode()
+    assert '1 vCPU · <span title="1024 MiB">1\xa0GB</span> · 10\xa0GB' in page
+    assert "1024 MiB ·" not in page
