@@ -50,6 +50,7 @@ KINDS = {
         Kind("maintenance_planned", _("Planned maintenance")),
         Kind("request_answered", _("Service request answered")),
         Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True),
+        Kind("offer_sent", _("Offer sent to a prospect"), roles=frozenset(), addressed=True),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
         # Whoever controls a webhook reads every event of the tenant: owners hear of each change.
         Kind("webhook_changed", _("Webhook registered, removed or given a new secret"), roles=MANAGERS, security=True,

@@ -10,14 +10,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from notifications.actions import event_record
 from provisioning import actions as provisioning
 from provisioning.models import Cluster, Image
 from tenants import actions as tenant_actions
@@ -389,25 +388,25 @@ def _set_state(offer, user, request, state, allowed):
 
 
 def offer_send(*, offer, user, request=None):
-    """Marks the offer sent and mails the contact their link to read, print and accept it."""
-    offer = _set_state(offer, user, request, Offer.State.SENT, {Offer.State.DRAFT})
-    # Robust: a mail server that is down must not turn a sent offer into an error page; the link
-    # is on the offer page for staff to pass on, and the failure is logged.
-    transaction.on_commit(lambda: offer_mail(offer=offer, request=request), robust=True)
+    """Marks the offer sent and mails the contact their link to read, print and accept it.
+
+    The mail is a notification recorded with the change: a worker sends it in the offer's language,
+    and a mail server that is down delays it instead of failing the page (the link is also on the
+    offer page for staff to pass on)."""
+    with transaction.atomic():
+        offer = _set_state(offer, user, request, Offer.State.SENT, {Offer.State.DRAFT})
+        event_record(tenant=None, kind="offer_sent", subject_object=offer, payload={
+            "email": offer.contact_email, "language": offer.language, "contact": offer.contact_name,
+            "number": offer.number, "revision": offer.revision, "company": settings.COMPANY.get("name", ""),
+            "company_email": settings.COMPANY.get("email", ""), "valid_by": offer.valid_until.isoformat(),
+            "path": reverse("services:offer_public", args=[offer_link_token(offer=offer)]),
+        })
     return offer
 
 
 def offer_link_url(*, offer, request=None):
     path = reverse("services:offer_public", args=[offer_link_token(offer=offer)])
     return request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
-
-
-def offer_mail(*, offer, request=None):
-    context = {"offer": offer, "url": offer_link_url(offer=offer, request=request), "company": settings.COMPANY}
-    with translation.override(offer.language):
-        subject = render_to_string("services/email/offer_subject.txt", context).strip()
-        body = render_to_string("services/email/offer_message.txt", context)
-    send_mail(subject, body, None, [offer.contact_email])
 
 
 def offer_decline(*, offer, user, request=None):

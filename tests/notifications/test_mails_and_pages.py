@@ -31,6 +31,7 @@ SAMPLE = {
     "count": 2, "vmids": [4242, 4243], "credit_note": False, "servers": ["db", "web"], "note": "New disks.",
     "starts_at": "2030-01-05T22:00:00+01:00", "started_at": "2026-12-01T02:00:00+01:00",
     "inviter": "alice@example.com", "expires_at": "2026-12-08T12:00:00+01:00", "email": "eve@example.com",
+    "company": "JIKU IT-Solutions GmbH", "revision": 2, "valid_by": "2027-01-02",
     "priority_label": "Critical", "response_hours": 8, "respond_by": "2026-12-01T10:00:00+01:00", "ends_at": "2030-01-06T02:00:00+01:00",
 }
 

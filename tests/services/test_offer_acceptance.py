@@ -11,6 +11,7 @@ from django.test import Client
 from services import actions
 from services.models import Contract, Offer, OfferAcceptance, Order
 from tenants.models import AuditEvent, Tenant
+from tests.notifications.outbox import deliver
 
 from .conftest import SIGNED
 
@@ -24,6 +25,7 @@ def sent(seller, plans, cluster, ct_image, vm_image):
 
 
 def link(to="erika.mustermann@musterkunde.example"):
+    deliver()  # the worker's part: the offer mail is a notification
     message = next(m for m in reversed(mail.outbox) if to in m.to)
     return re.search(r"https?://\S+/offers/\S+/", message.body).group(0), message
 
@@ -34,7 +36,7 @@ def path(url):
 
 def test_sending_mails_the_contact_their_link_in_the_offers_language(sent):
     url, message = link()
-    assert message.subject == "Ihr Angebot %s von JIKU IT-Solutions GmbH" % sent.number
+    assert message.subject == "[JIKU Cloud] Ihr Angebot %s von JIKU IT-Solutions GmbH" % sent.number
     assert "gültig bis" in message.body and "&" not in message.subject
     page = Client().get(path(url))
     assert page.status_code == 200
