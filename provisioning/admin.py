@@ -451,3 +451,8 @@ class PtrRecordAdmin(AuditedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    # Deleting the row here would leave the PTR answered by PowerDNS: names are removed through
+    # the action (the network tab, the API, deleting the server), which withdraws them first.
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -48,7 +48,7 @@ def server_network(request, public_id):
     def extra(server):
         return {
             "records": server.ptr_records.all(),
-            "form": form or PtrForm(initial={"address": server.ipv4 or server.ipv6}),
+            "form": form if form is not None else PtrForm(initial={"address": server.ipv4 or server.ipv6}),
             "rdns_available": powerdns.available(),
         }
 

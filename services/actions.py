@@ -399,13 +399,17 @@ def offer_send(*, offer, user, request=None):
             "email": offer.contact_email, "language": offer.language, "contact": offer.contact_name,
             "number": offer.number, "revision": offer.revision, "company": settings.COMPANY.get("name", ""),
             "company_email": settings.COMPANY.get("email", ""), "valid_by": offer.valid_until.isoformat(),
-            "path": reverse("services:offer_public", args=[offer_link_token(offer=offer)]),
+            "path": _offer_link_path(offer),
         })
     return offer
 
 
+def _offer_link_path(offer):
+    return reverse("services:offer_public", args=[offer_link_token(offer=offer)])
+
+
 def offer_link_url(*, offer, request=None):
-    path = reverse("services:offer_public", args=[offer_link_token(offer=offer)])
+    path = _offer_link_path(offer)
     return request.build_absolute_uri(path) if request is not None else settings.SITE_URL.rstrip("/") + path
 
 

@@ -51,11 +51,12 @@ class OrderForm(forms.Form):
         for image in sorted(images, key=lambda i: Image.Source.values.index(i.source)):
             groups.setdefault(image.get_source_display(), []).append((image.pk, image.name))
         self.fields["image"].choices = list(groups.items())
-        # Another image changes only the price (a licence), so only the summary is fetched again:
-        # re-rendering the whole form would drop a password typed meanwhile.
+        # Another image changes only the price (a licence), so only the price is fetched again:
+        # re-rendering the whole form would drop a password typed meanwhile, and swapping the order
+        # button could swallow a click on it.
         self.fields["image"].widget.attrs.update({
             "hx-post": reverse("services:order"), "hx-trigger": "change", "hx-include": "#order-form",
-            "hx-target": "#order-summary", "hx-select": "#order-summary", "hx-swap": "outerHTML",
+            "hx-target": "#order-price", "hx-select": "#order-price", "hx-swap": "outerHTML",
         })
         self.fields["ssh_keys"].queryset = SSHKey.objects.for_tenant(tenant)
 

@@ -53,11 +53,11 @@ class ImageSerializer(serializers.ModelSerializer):
         if not image.os_family:
             return []
         # One query for a whole list of images, not one per image.
-        by_family = self.context.setdefault("_core_licences", {})
-        if not by_family:
+        by_family = self.context.get("_core_licences")
+        if by_family is None:
+            by_family = self.context["_core_licences"] = {}
             for licence in Licence.objects.filter(active=True, metric=Licence.Metric.PER_CORE):
                 by_family.setdefault(licence.os_family, []).append(licence)
-            by_family.setdefault(None, [])
         return LicenceSerializer(by_family.get(image.os_family, []), many=True).data
 
 

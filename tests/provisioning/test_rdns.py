@@ -96,6 +96,15 @@ def test_removing_a_name_withdraws_it(tenant_a, cluster, v6_pool, pdns):
     assert pdns.ptr("192.0.2.10") is None and PtrRecord.objects.count() == 0
 
 
+def test_the_admin_cannot_delete_a_name_that_powerdns_still_answers(tenant_a, cluster, v6_pool, pdns, admin_client):
+    server = placed(tenant_a, cluster)
+    pdns.forward("kept.example.test", "192.0.2.10")
+    record = actions.ptr_set(server=server, address="192.0.2.10", name="kept.example.test")
+    response = admin_client.post(reverse("admin:provisioning_ptrrecord_delete", args=[record.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert PtrRecord.objects.count() == 1 and pdns.ptr("192.0.2.10") == "kept.example.test."
+
+
 def test_deleting_the_server_withdraws_its_names_before_the_addresses_go_back(tenant_a, ct_image, v6_pool, pdns, worker):
     server = create(tenant_a, ct_image)
     pdns.forward("web.example.test", server.ipv4)
