@@ -104,6 +104,10 @@ def delivery_send(*, delivery_id) -> bool:
     delivery = _claim(delivery_id)
     if delivery is None:
         return False
+    if _lapsed(delivery.event):
+        Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
+            state=Delivery.State.LAPSED, lease_until=None)
+        return False
     try:
         if delivery.webhook_id:
             webhooks.post(delivery)
@@ -117,6 +121,13 @@ def delivery_send(*, delivery_id) -> bool:
     if delivery.webhook_id:
         Webhook.objects.filter(pk=delivery.webhook_id, failing_since__isnull=False).update(failing_since=None)
     return True
+
+
+def _lapsed(event):
+    if not kind_for(event.kind).lapses or event.subject_type_id is None:
+        return False
+    model = event.subject_type.model_class()
+    return model is None or not model._default_manager.filter(pk=event.subject_id).exists()
 
 
 def _retry_later(delivery, error):
@@ -184,7 +195,7 @@ def _require_manager(tenant, user):
         raise PermissionDenied
 
 
-def webhook_create(*, tenant, by, url: str) -> Webhook:
+def webhook_create(*, tenant, by, url: str, request=None) -> Webhook:
     url = (url or "").strip()
     _require_manager(tenant, by)
     webhooks.check_url(url)
@@ -192,31 +203,36 @@ def webhook_create(*, tenant, by, url: str) -> Webhook:
         raise ValidationError({"url": _("This URL is registered already.")})
     with transaction.atomic():
         hook = Webhook.objects.create(tenant=tenant, url=url, secret_encrypted=crypto.encrypt(secrets.token_urlsafe(32)))
-        _webhook_changed(hook, by, "created")
+        _webhook_changed(hook, by, "created", request)
     return hook
 
 
-def _webhook_changed(hook, by, change):
+AUDIT_CODES = {"created": "webhook.created", "rotated": "webhook.secret_rotated", "removed": "webhook.removed"}
+
+
+def _webhook_changed(hook, by, change, request):
+    """Told to the owners (a security mail) and written to the tenant's audit trail: who, from where."""
+    hook.tenant.audit(action=AUDIT_CODES[change], request=request, actor=by, obj=hook)
     event_record(tenant=hook.tenant, kind="webhook_changed", payload={
         "url": hook.url, "change": change, "by": by.email if by else "", "path": reverse("notifications:webhooks")})
 
 
-def webhook_rotate_secret(*, webhook, by) -> Webhook:
+def webhook_rotate_secret(*, webhook, by, request=None) -> Webhook:
     """A new secret (the old one leaked, or cannot be read after a key change); deliveries from now
     on are signed with it. The caller shows it once."""
     _require_manager(webhook.tenant, by)
     with transaction.atomic():
         webhook.secret_encrypted = crypto.encrypt(secrets.token_urlsafe(32))
         webhook.save(update_fields=["secret_encrypted"])
-        _webhook_changed(webhook, by, "rotated")
+        _webhook_changed(webhook, by, "rotated", request)
     log.info("webhook %s of tenant %s: secret rotated by user %s", webhook.public_id, webhook.tenant_id, by.pk)
     return webhook
 
 
-def webhook_delete(*, webhook, by):
+def webhook_delete(*, webhook, by, request=None):
     _require_manager(webhook.tenant, by)
     with transaction.atomic():
-        _webhook_changed(webhook, by, "removed")
+        _webhook_changed(webhook, by, "removed", request)
         webhook.delete()
 
 

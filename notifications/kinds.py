@@ -33,6 +33,9 @@ class Kind:
     addressed: bool = False
     # False: never POSTed to the tenant's webhooks (news about the webhooks themselves).
     webhook: bool = True
+    # True: news that stops being true when its subject is gone (a revoked or replaced invitation);
+    # a delivery still waiting then (SMTP was down) is dropped instead of sent.
+    lapses: bool = False
 
 
 KINDS = {
@@ -49,7 +52,7 @@ KINDS = {
         Kind("server_ha_moved", _("Server moved by high availability"), roles=MANAGERS),
         Kind("maintenance_planned", _("Planned maintenance")),
         Kind("request_answered", _("Service request answered")),
-        Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True),
+        Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True, lapses=True),
         Kind("offer_sent", _("Offer sent to a prospect"), roles=frozenset(), addressed=True),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
         # Whoever controls a webhook reads every event of the tenant: owners hear of each change.

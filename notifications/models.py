@@ -101,8 +101,10 @@ class Delivery(models.Model):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        # Not sent: what it told was no longer true when its turn came (a revoked invitation).
+        LAPSED = "lapsed", _("Withdrawn")
 
-    STATE_COLOURS = {"pending": "yellow", "sending": "blue", "sent": "green", "failed": "red"}
+    STATE_COLOURS = {"pending": "yellow", "sending": "blue", "sent": "green", "failed": "red", "lapsed": "grey"}
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     # At most one of them: a person by e-mail, or a tenant's webhook; neither for an address alone.

@@ -66,7 +66,8 @@ def webhooks(request):
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            hook = actions.webhook_create(tenant=request.tenant, by=request.user, url=form.cleaned_data["url"])
+            hook = actions.webhook_create(tenant=request.tenant, by=request.user, url=form.cleaned_data["url"],
+                                          request=request)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -78,7 +79,7 @@ def webhooks(request):
 @require_POST
 @_tenant_managers
 def webhook_rotate(request, public_id):
-    hook = actions.webhook_rotate_secret(webhook=_webhook(request, public_id), by=request.user)
+    hook = actions.webhook_rotate_secret(webhook=_webhook(request, public_id), by=request.user, request=request)
     messages.success(request, _("The webhook has a new secret; deliveries from now on are signed with it."))
     return _webhooks_page(request, WebhookForm(), shown=hook)
 
@@ -94,6 +95,6 @@ def webhook_test(request, public_id):
 @require_POST
 @_tenant_managers
 def webhook_delete(request, public_id):
-    actions.webhook_delete(webhook=_webhook(request, public_id), by=request.user)
+    actions.webhook_delete(webhook=_webhook(request, public_id), by=request.user, request=request)
     messages.success(request, _("The webhook is removed."))
     return redirect("notifications:webhooks")

@@ -67,6 +67,13 @@ class Tenant(models.Model):
     def managed_by_jiku(self, duty):
         return self.responsible_party(duty) == Party.JIKU
 
+    def audit(self, **fields):
+        """An entry in this tenant's audit trail, for the app that may not import tenants
+        (notifications, DESIGN.md 2): it reaches the trail through the tenant it was handed."""
+        from .audit import audit_record
+
+        return audit_record(tenant=self, **fields)
+
 
 class Role(models.TextChoices):
     OWNER = "owner", _("Owner")

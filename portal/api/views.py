@@ -627,7 +627,8 @@ class WebhookViewSet(ApiViewSet):
     def create(self, request):
         serializer = s.WebhookCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        hook = call(notifications.webhook_create, tenant=request.tenant, by=request.user, **serializer.validated_data)
+        hook = call(notifications.webhook_create, tenant=request.tenant, by=request.user, request=request,
+                    **serializer.validated_data)
         response = Response(s.WebhookSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
         # A replay answers without the secret (it is stored encrypted only): rotate it if the first answer was lost.
         response.replay_data = s.WebhookSerializer(hook).data
@@ -638,13 +639,13 @@ class WebhookViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, id=None):
         # Not idempotent on purpose: the answer holds the secret, and a replay store would keep it.
-        hook = call(notifications.webhook_rotate_secret, webhook=self.get_object(), by=request.user)
+        hook = call(notifications.webhook_rotate_secret, webhook=self.get_object(), by=request.user, request=request)
         return Response(s.WebhookSecretSerializer(hook).data)
 
     @extend_schema(summary="Remove a webhook", responses={204: OpenApiResponse(description="Removed."),
                                                            **error_responses(404)})
     def destroy(self, request, id=None):
-        call(notifications.webhook_delete, webhook=self.get_object(), by=request.user)
+        call(notifications.webhook_delete, webhook=self.get_object(), by=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Send a test event to this webhook", request=None, parameters=[IDEMPOTENCY_KEY],

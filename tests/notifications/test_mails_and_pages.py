@@ -10,14 +10,16 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
+from notifications import actions as notification_actions
 from notifications import mail as mails
 from notifications.kinds import KINDS
-from notifications.models import Event, MailSettings, Preference
+from notifications.models import Delivery, Event, MailSettings, Preference
 from tenants import actions as tenant_actions
 from tenants.models import Invitation
 from tests.conftest import PASSWORD, client_for, make_tenant
 
 from .conftest import deliver
+from .test_delivery import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +111,27 @@ def test_an_invitation_is_in_the_inviters_language_or_the_invitees_own(alice, ch
     to_eve, to_charlie = (next(m for m in mail.outbox if m.to == [a]) for a in ("eve@example.com", "charlie@example.com"))
     assert to_eve.subject == "[JIKU Cloud] Einladung zu Alpha GmbH" and "als Admin" in to_eve.body
     assert to_charlie.subject == "[JIKU Cloud] Invitation to Alpha GmbH"
+
+
+def test_an_invitation_revoked_while_the_mail_server_was_down_is_never_mailed(alice, tenant_a, rf, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
+    invitation = tenant_actions.invitation_create(tenant=tenant_a, email="eve@example.com", role="member",
+                                                  invited_by=alice, request=rf.get("/"))
+    deliver()
+    delivery = Delivery.objects.get(address="eve@example.com")
+    assert delivery.state == Delivery.State.PENDING and "Connection refused" in delivery.last_error
+    tenant_actions.invitation_revoke(invitation=invitation, by=alice, request=rf.get("/"))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the mail server is back
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+    assert notification_actions.delivery_send(delivery_id=delivery.pk) is False
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.LAPSED and mail.outbox == []
+    # A new invitation to the same address is mailed as usual.
+    tenant_actions.invitation_create(tenant=tenant_a, email="eve@example.com", role="admin", invited_by=alice,
+                                     request=rf.get("/"))
+    deliver()
+    assert [m.to for m in mail.outbox] == [["eve@example.com"]] and "as Admin" in mail.outbox[0].body
 
 
 def test_allauths_mails_carry_the_portals_name_and_address_not_the_request_host(client, alice, settings):

@@ -17,6 +17,7 @@ from notifications.models import Delivery, Preference, Webhook
 from portal.api.models import IdempotencyRecord
 from tenants.actions import api_token_create
 from tenants.actions import invitation_create as invite
+from tenants.models import AuditEvent
 from tests.conftest import client_for
 from tests.provisioning.conftest import wait_for
 
@@ -198,6 +199,11 @@ def test_rotating_the_secret_shows_the_new_one_once_and_signs_with_it(tenant_a, 
     headers, body = receiver.requests[0]
     assert webhooks.verify(hook.secret, headers["X-Portal-Signature"], body)
     assert not webhooks.verify(old, headers["X-Portal-Signature"], body)
+    # Who gave it a new secret, and from where, stays in the tenant's activity log.
+    entry = AuditEvent.objects.get(tenant=tenant_a, action="webhook.secret_rotated")
+    assert (entry.actor, entry.via, entry.ip) == (alice, "web", "127.0.0.1")
+    activity = client_for(alice).get(reverse("tenants:audit")).content.decode()
+    assert f"Webhook {receiver.url} given a new secret" in activity and hook.secret not in activity
 
 
 def test_a_secret_that_cannot_be_read_after_a_key_change_fails_visibly(tenant_a, alice, receiver, settings):
@@ -236,6 +242,9 @@ def test_the_api_registers_tests_lists_and_removes_webhooks(tenant_a, tenant_b, 
     assert outsider.get(f"/api/v1/webhooks/{hook_id}/").status_code == 404
     assert client.delete(f"/api/v1/webhooks/{hook_id}/").status_code == 204
     assert not Webhook.objects.exists()
+    trail = AuditEvent.objects.filter(tenant=tenant_a, action__startswith="webhook.").order_by("pk")
+    assert [(e.action, e.via, e.object_repr) for e in trail] == [
+        (code, "api", receiver.url) for code in ("webhook.created", "webhook.secret_rotated", "webhook.removed")]
 
 
 def test_owners_hear_of_every_webhook_change_even_when_they_switched_it_off(tenant_a, alice, bob, receiver):
