@@ -171,7 +171,8 @@ def _issue(invoice, user, request):
     invoice.seller = dict(settings.COMPANY)
     invoice.status, invoice.issued_at, invoice.issued_by = Invoice.Status.ISSUED, timezone.now(), user
     invoice.save()
-    audit_record(action=f"{invoice.kind}.issued", tenant=tenant, request=request, actor=user, obj=invoice,
+    issued = "invoice.issued" if invoice.kind == Invoice.Kind.INVOICE else "credit_note.issued"
+    audit_record(action=issued, tenant=tenant, request=request, actor=user, obj=invoice,
                  details={"number": invoice.number, "gross": str(invoice.gross)})
     event_record(tenant=tenant, kind="invoice_issued", subject_object=invoice, payload={
         "number": invoice.number, "gross": str(invoice.gross), "due_date": invoice.due_date.isoformat(),

@@ -203,16 +203,13 @@ def webhook_create(*, tenant, by, url: str, request=None) -> Webhook:
         raise ValidationError({"url": _("This URL is registered already.")})
     with transaction.atomic():
         hook = Webhook.objects.create(tenant=tenant, url=url, secret_encrypted=crypto.encrypt(secrets.token_urlsafe(32)))
-        _webhook_changed(hook, by, "created", request)
+        _webhook_changed(hook, by, request, change="created", action="webhook.created")
     return hook
 
 
-AUDIT_CODES = {"created": "webhook.created", "rotated": "webhook.secret_rotated", "removed": "webhook.removed"}
-
-
-def _webhook_changed(hook, by, change, request):
+def _webhook_changed(hook, by, request, *, change, action):
     """Told to the owners (a security mail) and written to the tenant's audit trail: who, from where."""
-    hook.tenant.audit(action=AUDIT_CODES[change], request=request, actor=by, obj=hook)
+    hook.tenant.audit(action=action, request=request, actor=by, obj=hook)
     event_record(tenant=hook.tenant, kind="webhook_changed", payload={
         "url": hook.url, "change": change, "by": by.email if by else "", "path": reverse("notifications:webhooks")})
 
@@ -224,7 +221,7 @@ def webhook_rotate_secret(*, webhook, by, request=None) -> Webhook:
     with transaction.atomic():
         webhook.secret_encrypted = crypto.encrypt(secrets.token_urlsafe(32))
         webhook.save(update_fields=["secret_encrypted"])
-        _webhook_changed(webhook, by, "rotated", request)
+        _webhook_changed(webhook, by, request, change="rotated", action="webhook.secret_rotated")
     log.info("webhook %s of tenant %s: secret rotated by user %s", webhook.public_id, webhook.tenant_id, by.pk)
     return webhook
 
@@ -232,7 +229,7 @@ def webhook_rotate_secret(*, webhook, by, request=None) -> Webhook:
 def webhook_delete(*, webhook, by, request=None):
     _require_manager(webhook.tenant, by)
     with transaction.atomic():
-        _webhook_changed(webhook, by, "removed", request)
+        _webhook_changed(webhook, by, request, change="removed", action="webhook.removed")
         webhook.delete()
 
 
