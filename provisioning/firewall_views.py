@@ -9,7 +9,7 @@ from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
 from . import actions
 from .forms import FirewallOptionsForm, FirewallPresetForm, FirewallRuleForm
 from .models import AddressSet, Firewall, FirewallRule, SecurityGroup, Server
-from .views import _section
+from .views import section_page
 
 SAVED = _("Saved; the firewall is being written to the server.")
 
@@ -45,7 +45,7 @@ def firewall(request, public_id):
             "last_operation": server.operations.filter(kind="firewall").first(),
         }
 
-    return _section(request, public_id, "firewall", "provisioning/firewall.html", extra)
+    return section_page(request, public_id, "firewall", "provisioning/firewall.html", extra)
 
 
 @require_POST

@@ -14,7 +14,7 @@ from tenants.access import add_errors, attempt, get_for_tenant, tenant_required
 from . import actions, powerdns
 from .forms import PtrForm
 from .models import PtrRecord, Server
-from .views import _section
+from .views import section_page
 
 
 def _server(request, public_id):
@@ -52,7 +52,7 @@ def server_network(request, public_id):
             "rdns_available": powerdns.available(),
         }
 
-    return _section(request, public_id, "network", "provisioning/server_network.html", extra)
+    return section_page(request, public_id, "network", "provisioning/server_network.html", extra)
 
 
 @require_POST

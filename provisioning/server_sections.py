@@ -6,13 +6,13 @@ A new section is one entry in SECTIONS plus its view and template. For a network
 
     @tenant_required("view")                                                     # provisioning/views.py
     def server_network(request, public_id):
-        return _section(request, public_id, "network", "provisioning/server_network.html",
-                        lambda server: {"addresses": server.addresses.all()})
+        return section_page(request, public_id, "network", "provisioning/server_network.html",
+                            lambda server: {"addresses": server.addresses.all()})
 
     path("servers/<uuid:public_id>/network/", views.server_network, name="server_network"),
 
 and templates/provisioning/server_network.html extends provisioning/server_base.html and fills
-the block `section` (starting with <h2 id="section-title">). _section gives it the header with
+the block `section` (starting with <h2 id="section-title">). section_page gives it the header with
 the live status and power, the tabs, `can_operate` and `jiku`; a form posted from it returns
 with back_to(server, "network"). Tabs read only the server row.
 """

@@ -79,7 +79,7 @@ def _detail_context(request, server, *, full=False):
     }
 
 
-def _section(request, public_id, key, template, extra=None):
+def section_page(request, public_id, key, template, extra=None):
     """One section of the server page: the shared header (status, power, tabs) and the section's own part."""
     server = _server(request, public_id)
     server.tenant = request.tenant  # the same row, already loaded: spares a query for the slot limits
@@ -112,17 +112,17 @@ def server_detail(request, public_id):
             "running_since": figures.seen_at - timedelta(seconds=figures.uptime) if up else None,
         }
 
-    return _section(request, public_id, "overview", "provisioning/server_detail.html", extra)
+    return section_page(request, public_id, "overview", "provisioning/server_detail.html", extra)
 
 
 @tenant_required("view")
 def server_graphs_page(request, public_id):
-    return _section(request, public_id, "graphs", "provisioning/server_graphs.html")
+    return section_page(request, public_id, "graphs", "provisioning/server_graphs.html")
 
 
 @tenant_required("view")
 def _snapshots_page(request, public_id):
-    return _section(
+    return section_page(
         request, public_id, "snapshots", "provisioning/server_snapshots.html",
         lambda server: {"snapshots": server.snapshots.all(), "snapshot_form": SnapshotForm(), "rollback_form": RollbackForm()},
     )
@@ -143,7 +143,7 @@ def _backups_page(request, public_id):
         return {"backups": server.backups.kept(), "policy": policy, "backup_form": BackupForm(),
                 "policy_form": BackupPolicyForm(initial=_policy_initial(policy))}
 
-    return _section(request, public_id, "backups", "provisioning/server_backups.html", extra)
+    return section_page(request, public_id, "backups", "provisioning/server_backups.html", extra)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -156,7 +156,7 @@ def server_backups(request, public_id):
 
 @tenant_required("view")
 def server_settings(request, public_id):
-    return _section(
+    return section_page(
         request, public_id, "settings", "provisioning/server_settings.html",
         lambda s: {
             "staging_copies": s.staging_copies.live(),
@@ -169,7 +169,7 @@ def server_settings(request, public_id):
 
 @tenant_required("operate")
 def server_danger(request, public_id):
-    return _section(request, public_id, "danger", "provisioning/server_danger.html", lambda s: {"delete_form": DeleteForm()})
+    return section_page(request, public_id, "danger", "provisioning/server_danger.html", lambda s: {"delete_form": DeleteForm()})
 
 
 def _history_ids(server, depth=3):
