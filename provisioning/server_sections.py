@@ -4,7 +4,7 @@ A new section is one entry in SECTIONS plus its view and template. For a network
 
     Section("network", _("Network"), "provisioning:server_network", _usable),   # here, where its tab goes
 
-    @tenant_required("view")                                                     # provisioning/views.py
+    @tenant_required("view")                                                     # provisioning/network_views.py
     def server_network(request, public_id):
         return section_page(request, public_id, "network", "provisioning/server_network.html",
                             lambda server: {"addresses": server.addresses.all()})
