@@ -179,6 +179,10 @@ class Invoice(models.Model):
         return self.number or f"{_('Draft')} {self.tenant} {self.period_start:%Y-%m}"
 
     @property
+    def audit_repr(self):
+        return self.number or f"{self.tenant} {self.period_start:%Y-%m}"
+
+    @property
     def status_colour(self):
         return self.STATUS_COLOURS.get(self.status, "grey")
 

@@ -43,7 +43,9 @@ def audit_record(*, action, tenant=None, request=None, actor=None, obj=None, via
         action=action,
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=str(getattr(obj, "public_id", None) or getattr(obj, "pk", "") or "") if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        # What the log names it by; an object whose str() is in words of the recording's language
+        # (an invoice draft) offers a neutral one, since readers see the log in their own language.
+        object_repr=str(getattr(obj, "audit_repr", None) or obj)[:200] if obj is not None else "",
         ip=client_ip(request),
         via=via,
         details=details or {},

@@ -29,7 +29,7 @@ LABELS = {
     "invitation.revoked": _("Invitation for %(object)s revoked"),
     "credit_note.issued": _("Credit note %(object)s issued"),
     "invoice.discarded": _("Invoice draft %(object)s discarded"),
-    "invoice.drafted": _("Invoice %(object)s drafted"),
+    "invoice.drafted": _("Invoice draft %(object)s created"),
     "invoice.issued": _("Invoice %(object)s issued"),
     "invoice.paid": _("Invoice %(object)s marked paid"),
     "invoice.payment": _("Payment on invoice %(object)s recorded"),

@@ -142,6 +142,16 @@ def test_overdue_invoices_go_through_the_reminder_levels_then_suspend_and_paymen
         assert action in trail, action
 
 
+def test_the_activity_log_tells_of_a_draft_and_its_invoice_in_each_readers_language(issued, alice):
+    entries = {e.action: e for e in AuditEvent.objects.filter(tenant=issued.tenant)}
+    with translation.override("en"):
+        assert entries["invoice.drafted"].description == "Invoice draft Alpha GmbH 2026-04 created"
+        assert entries["invoice.issued"].description == f"Invoice {issued.number} issued"
+    with translation.override("de"):
+        assert entries["invoice.drafted"].description == "Rechnungsentwurf Alpha GmbH 2026-04 erstellt"
+        assert entries["invoice.issued"].description == f"Rechnung {issued.number} ausgestellt"
+
+
 def test_a_bank_statement_pays_the_invoice_it_names_once(issued, dora):
     from billing.statements import statement_import
 
