@@ -205,8 +205,9 @@ def server_live(request, public_id):
     settled = not context["active"] and server.status not in (Server.Status.BUILDING, Server.Status.DELETING)
     if request.GET.get("refresh") == "1" and settled:
         # A section other than the overview (a snapshot list, a resize form) shows what the finished
-        # operation changed: htmx loads the page once more. The overview updates in place.
-        response["HX-Refresh"] = "true"
+        # operation changed by loading once more; static/js/app.js does that unless the customer has
+        # started filling in a form there, which a reload would throw away. The overview updates in place.
+        response["HX-Trigger"] = "server-operation-finished"
     return response
 
 
