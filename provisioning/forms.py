@@ -108,7 +108,7 @@ class ResizeForm(GBSizesMixin, forms.Form):
         kwargs.setdefault("initial", {"cores": server.cores, "memory_gb": gb(server.memory_mb), "disk_gb": server.disk_gb})
         super().__init__(*args, **kwargs)
         self.keep_mb = server.memory_mb
-        self.fields["memory_gb"].help_text = _("Now %(size)s. 1 GB = 1024 MiB, in steps of 0.25 GB.") % {
+        self.fields["memory_gb"].help_text = _("Now %(size)s; in steps of 0.25 GB.") % {
             "size": gb_and_mib(server.memory_mb)}
         self.fields["disk_gb"].help_text = _("Now %(size)s GB. Disks can only grow.") % {"size": number_format(server.disk_gb)}
 

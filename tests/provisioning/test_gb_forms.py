@@ -72,7 +72,7 @@ def test_the_resize_form_shows_the_size_now_in_gigabytes_with_the_exact_mebibyte
     page = alice_client.get(reverse("provisioning:server_settings", args=[server.public_id])).content.decode()
     assert "Memory (GB)" in page and "Disk (GB)" in page and "MiB)</label>" not in page
     assert 'name="memory_gb" value="1.5"' in page
-    assert "Now 1.5 GB (1536 MiB)." in page
+    assert "Now 1.5 GB (1536 MiB); in steps of 0.25 GB." in page
     alice_client.cookies["django_language"] = "de"
     page = alice_client.get(reverse("provisioning:server_settings", args=[server.public_id]),
                             HTTP_ACCEPT_LANGUAGE="de").content.decode()
