@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from provisioning.forms import GBSizesMixin, MemoryField
 from provisioning.models import Server
 from tenants.access import get_for_tenant, redirect_to_login, tenant_required
 from tenants.models import AuditEvent
@@ -43,11 +44,12 @@ def _download(invoice, kind):
     return response
 
 
-class PriceForm(forms.Form):
+class PriceForm(GBSizesMixin, forms.Form):
     server = forms.ModelChoiceField(label=gettext_lazy("Server"), queryset=Server.objects.none(), empty_label=None)
     cores = forms.IntegerField(label=gettext_lazy("Cores"), min_value=1, max_value=64)
-    memory_mb = forms.IntegerField(label=gettext_lazy("Memory (MiB)"), min_value=256, max_value=262144)
-    disk_gb = forms.IntegerField(label=gettext_lazy("Disk (GiB)"), min_value=1, max_value=16384)
+    memory_gb = MemoryField(label=gettext_lazy("Memory (GB)"), max_mb=262144)
+    disk_gb = forms.IntegerField(label=gettext_lazy("Disk (GB)"), min_value=1, max_value=16384,
+                                 help_text=gettext_lazy("1 GB = 1024 MiB, as Proxmox counts."))
 
     def __init__(self, *args, servers, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,4 +1,8 @@
+from decimal import Decimal
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import SSHKey
@@ -6,12 +10,72 @@ from tenants.models import SSHKey
 from .models import AddressSet, FirewallRule, Image, SecurityGroup, Verdict
 
 
-class ServerCreateForm(forms.Form):
+def gb(mib):
+    """MiB as the GB a customer types (1 GB = 1024 MiB): 1536 -> 1.5."""
+    return Decimal(mib) / 1024  # exact: a power of two, so no rounding and no "1.50"
+
+
+def gb_and_mib(mib):
+    """ "1,5 GB (1536 MiB)": the exact figure Proxmox shows beside the one people read."""
+    return _("%(gb)s GB (%(mib)s MiB)") % {"gb": number_format(gb(mib)), "mib": number_format(mib)}
+
+
+class MemoryField(forms.DecimalField):
+    """Memory in GB, as customers read it; the form turns it into MiB (1 GB = 1024 MiB, as Proxmox counts).
+
+    A text field, not type="number": the browser would read and show the number in its own locale,
+    and "1,5" in a German page would be refused. Django reads the active language's separator.
+    """
+
+    STEP = Decimal("0.25")  # 256 MiB, the smallest guest and the order form's step before it spoke GB
+
+    def __init__(self, *, max_mb, **kwargs):
+        self.max_mb = max_mb
+        kwargs.setdefault("help_text", _("1 GB = 1024 MiB, as Proxmox counts; in steps of 0.25 GB (256 MiB)."))
+        super().__init__(localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "narrow"}), **kwargs)
+
+    def to_mib(self, value, *, keep_mb=None):
+        """The MiB for a cleaned GB value, or a ValidationError in the customer's words.
+
+        keep_mb, the server's size now, is taken as it is even off the steps (a guest sized in Proxmox),
+        so that a customer can grow the disk without touching the memory.
+        """
+        mib = value * 1024
+        if keep_mb is not None and mib == keep_mb:
+            return keep_mb
+        if not self.STEP <= value <= gb(self.max_mb):
+            raise ValidationError(_("Choose from %(min)s to %(max)s GB."), params={
+                "min": number_format(self.STEP), "max": number_format(gb(self.max_mb))})
+        if value % self.STEP:
+            raise ValidationError(_("Enter the memory in steps of 0.25 GB, e.g. 0.5, 1.5 or 2."))
+        return int(mib)
+
+
+class GBSizesMixin:
+    """Memory typed as memory_gb, handed on as memory_mb, the unit of the actions and the API."""
+
+    # An action's error about memory_mb belongs at the field the customer typed it in.
+    action_fields = {"memory_mb": "memory_gb"}
+    keep_mb = None
+
+    def clean_memory_gb(self):
+        value = self.cleaned_data["memory_gb"]
+        return self.fields["memory_gb"].to_mib(value, keep_mb=self.keep_mb)
+
+    def clean(self):
+        data = super().clean()
+        if "memory_gb" in data:
+            data["memory_mb"] = data.pop("memory_gb")
+        return data
+
+
+class ServerCreateForm(GBSizesMixin, forms.Form):
     image = forms.ModelChoiceField(label=_("Image"), queryset=Image.objects.none(), empty_label=None)
     hostname = forms.CharField(label=_("Hostname"), max_length=63, help_text=_("e.g. web-01"))
     cores = forms.IntegerField(label=_("Cores"), min_value=1, max_value=64, initial=2)
-    memory_mb = forms.IntegerField(label=_("Memory (MiB)"), min_value=256, max_value=524288, initial=2048, step_size=256)
-    disk_gb = forms.IntegerField(label=_("Disk (GiB)"), min_value=4, max_value=4096, initial=20)
+    memory_gb = MemoryField(label=_("Memory (GB)"), max_mb=524288, initial=2)
+    disk_gb = forms.IntegerField(label=_("Disk (GB)"), min_value=4, max_value=4096, initial=20,
+                                 help_text=_("1 GB = 1024 MiB, as Proxmox counts."))
     ssh_keys = forms.ModelMultipleChoiceField(
         label=_("SSH keys"), queryset=SSHKey.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -35,10 +99,18 @@ class ServerCreateForm(forms.Form):
         return data
 
 
-class ResizeForm(forms.Form):
+class ResizeForm(GBSizesMixin, forms.Form):
     cores = forms.IntegerField(label=_("Cores"), min_value=1, max_value=64)
-    memory_mb = forms.IntegerField(label=_("Memory (MiB)"), min_value=256, max_value=524288)
-    disk_gb = forms.IntegerField(label=_("Disk (GiB)"), min_value=1, max_value=4096)
+    memory_gb = MemoryField(label=_("Memory (GB)"), max_mb=524288)
+    disk_gb = forms.IntegerField(label=_("Disk (GB)"), min_value=1, max_value=4096)
+
+    def __init__(self, *args, server, **kwargs):
+        kwargs.setdefault("initial", {"cores": server.cores, "memory_gb": gb(server.memory_mb), "disk_gb": server.disk_gb})
+        super().__init__(*args, **kwargs)
+        self.keep_mb = server.memory_mb
+        self.fields["memory_gb"].help_text = _("Now %(size)s; in steps of 0.25 GB.") % {
+            "size": gb_and_mib(server.memory_mb)}
+        self.fields["disk_gb"].help_text = _("Now %(size)s GB. Disks can only grow.") % {"size": number_format(server.disk_gb)}
 
 
 class RenameForm(forms.Form):

@@ -154,17 +154,21 @@ def server_backups(request, public_id):
     return _backups_page(request, public_id)
 
 
-@tenant_required("view")
-def server_settings(request, public_id):
+def _settings_page(request, public_id, resize_form=None):
     return section_page(
         request, public_id, "settings", "provisioning/server_settings.html",
         lambda s: {
             "staging_copies": s.staging_copies.live(),
-            "resize_form": ResizeForm(initial={"cores": s.cores, "memory_mb": s.memory_mb, "disk_gb": s.disk_gb}),
+            "resize_form": resize_form or ResizeForm(server=s),
             "rename_form": RenameForm(initial={"hostname": s.hostname}),
             "reinstall_form": ReinstallForm(server=s),
         },
     )
+
+
+@tenant_required("view")
+def server_settings(request, public_id):
+    return _settings_page(request, public_id)
 
 
 @tenant_required("operate")
@@ -201,8 +205,9 @@ def server_live(request, public_id):
     settled = not context["active"] and server.status not in (Server.Status.BUILDING, Server.Status.DELETING)
     if request.GET.get("refresh") == "1" and settled:
         # A section other than the overview (a snapshot list, a resize form) shows what the finished
-        # operation changed: htmx loads the page once more. The overview updates in place.
-        response["HX-Refresh"] = "true"
+        # operation changed by loading once more; static/js/app.js does that unless the customer has
+        # started filling in a form there, which a reload would throw away. The overview updates in place.
+        response["HX-Trigger"] = "server-operation-finished"
     return response
 
 
@@ -248,14 +253,20 @@ def server_auto_restart(request, public_id):
 @tenant_required("operate")
 def server_resize(request, public_id):
     server = _server(request, public_id)
-    form = ResizeForm(request.POST)
-    submit_form(
-        request,
-        form,
-        lambda d: actions.server_resize(server=server, user=request.user, request=request, **d),
-        _("The server is being resized."),
-    )
-    return server_sections.back_to(server, "settings")
+    form = ResizeForm(request.POST, server=server)
+    if form.is_valid():
+        try:
+            actions.server_resize(server=server, user=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        except PermissionDenied as exc:
+            messages.error(request, refusal(exc))
+            return server_sections.back_to(server, "settings")
+        else:
+            messages.success(request, _("The server is being resized."))
+            return server_sections.back_to(server, "settings")
+    # The settings page again with what was typed and the errors at their fields; nothing changed.
+    return _settings_page(request, public_id, resize_form=form)
 
 
 @require_POST

@@ -78,9 +78,14 @@ def refusal(exc):
 
 
 def add_errors(form, exc):
-    """Put an action's ValidationError on the fields it names (or on the form)."""
+    """Put an action's ValidationError on the fields it names (or on the form).
+
+    A form whose field differs from the action's argument (memory_gb for memory_mb) names it in
+    action_fields.
+    """
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
+            field = getattr(form, "action_fields", {}).get(field, field)
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)

@@ -178,9 +178,11 @@ class ServerUpdateSerializer(serializers.Serializer):
 
 
 class ResizeSerializer(serializers.Serializer):
+    # Proxmox's units, unlike the portal's forms (GB): a script reads them as the Proxmox API does.
     cores = serializers.IntegerField(min_value=1, max_value=64)
-    memory_mb = serializers.IntegerField(min_value=256, max_value=524288)
-    disk_gb = serializers.IntegerField(min_value=1, max_value=4096)
+    memory_mb = serializers.IntegerField(min_value=256, max_value=524288,
+                                         help_text="Memory in MiB, as Proxmox counts it (1 GB = 1024 MiB).")
+    disk_gb = serializers.IntegerField(min_value=1, max_value=4096, help_text="Disk in GiB; a disk only grows.")
 
 
 class ReinstallSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -90,9 +90,10 @@ def quota_usage(tenant, exclude=None):
     qs = Server.objects.for_tenant(tenant).live()
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
-    agg = qs.aggregate(cores=Sum("cores"), memory=Sum("memory_mb"), disk=Sum("disk_gb"))
+    # One query: the dashboard asks this on every load, every order and resize under the tenant's lock.
+    agg = qs.aggregate(servers=Count("pk"), cores=Sum("cores"), memory=Sum("memory_mb"), disk=Sum("disk_gb"))
     return {
-        "servers": qs.count(),
+        "servers": agg["servers"],
         "cores": agg["cores"] or 0,
         "memory_mb": agg["memory"] or 0,
         "disk_gb": agg["disk"] or 0,

@@ -95,6 +95,28 @@
     }
   }
 
+  // A section of the server page (snapshots, settings, ...) loads again when the operation it watched
+  // is done (server_live sends the event), but not over a form the customer has started to fill in:
+  // then a notice offers the reload and the form stays as it is. A form sent back with its errors is
+  // marked data-edited in the template: it holds what was typed, and its page came from a POST.
+  document.addEventListener("input", function (event) {
+    if (event.isTrusted && event.target.form) { event.target.form.setAttribute("data-edited", ""); }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.isTrusted && event.target.form) { event.target.form.setAttribute("data-edited", ""); }
+  });
+  document.addEventListener("server-operation-finished", function () {
+    var notice = document.querySelector("[data-reload-notice]");
+    if (notice && document.querySelector("form[data-edited]")) {
+      notice.hidden = false;
+    } else {
+      window.location.reload();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-reload]")) { window.location.reload(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { widths(document); navigation(); currentTab(); });
   document.addEventListener("htmx:load", function (event) { widths(event.target); });
 })();

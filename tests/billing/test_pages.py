@@ -40,7 +40,7 @@ def test_the_forecast_is_the_whole_month_at_todays_size_and_so_far_is_less(tenan
 def test_a_customer_sees_the_price_of_a_resize_before_taking_it(alice_client, invoiced):
     _invoice, server = invoiced
     Rate.objects.create(code="core", amount="5.00", valid_from=at(2026, 1, 1))
-    page = alice_client.get(reverse("billing:billing"), {"server": server.pk, "cores": 4, "memory_mb": 4096, "disk_gb": 80},
+    page = alice_client.get(reverse("billing:billing"), {"server": server.pk, "cores": 4, "memory_gb": "4", "disk_gb": 80},
                             headers={"HX-Request": "true"}).content.decode()
     assert "web costs 19.90 € a month now and 29.90 € at the new size" in page
     assert reverse("provisioning:server_detail", args=[server.public_id]) in page

@@ -100,3 +100,13 @@ def test_the_costs_keep_the_dashboards_queries_constant(alice_client, tenant_a):
     for i in range(1, 15):
         ordered_server(tenant_a, cluster, plan, f"web-{i}", built=at(2026, 1, 1))
     assert queries() == one
+
+
+def test_the_quota_is_read_in_one_query_so_the_attention_list_costs_the_dashboard_nothing(tenant_a, django_assert_num_queries):
+    from provisioning.actions import quota_usage
+
+    make_servers(tenant_a, 3)
+    Server.objects.filter(hostname="s2").update(status="failed")  # holds nothing: not counted
+    with django_assert_num_queries(1):
+        used = quota_usage(tenant_a)
+    assert used == {"servers": 2, "cores": 2, "memory_mb": 1024, "disk_gb": 16}

@@ -88,22 +88,22 @@ def test_the_order_form_shows_errors_at_the_field_and_creates_nothing(alice_clie
     tenant_a.save()
     response = alice_client.post(
         reverse("provisioning:server_create"),
-        {"image": vm_image.pk, "hostname": "Bad_Name", "cores": 1, "memory_mb": 8192, "disk_gb": 10, "password": "long-enough"},
+        {"image": vm_image.pk, "hostname": "Bad_Name", "cores": 1, "memory_gb": "8", "disk_gb": 10, "password": "long-enough"},
     )
     assert response.status_code == 200
     assert "hostname" in response.context["form"].errors
     response = alice_client.post(
         reverse("provisioning:server_create"),
-        {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_mb": 8192, "disk_gb": 10, "password": "long-enough"},
+        {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_gb": "8", "disk_gb": 10, "password": "long-enough"},
     )
-    assert response.context["form"].errors["memory_mb"] == ["Your tenant may use 4096 MiB memory; this would make 8192."]
+    assert response.context["form"].errors["memory_gb"] == ["Your tenant may use 4096 MiB memory; this would make 8192."]
     assert Server.objects.count() == 0
 
 
 def test_the_order_form_builds_a_server_and_the_page_follows_it(alice_client, vm_image, worker):
     response = alice_client.post(
         reverse("provisioning:server_create"),
-        {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_mb": 1024, "disk_gb": 10, "password": "long-enough"},
+        {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_gb": "1", "disk_gb": 10, "password": "long-enough"},
     )
     server = Server.objects.get()
     assert response.status_code == 302 and str(server.public_id) in response["Location"]

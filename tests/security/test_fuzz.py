@@ -69,7 +69,7 @@ def test_snapshot_names_take_any_input_without_crashing(tenant_a, image, name, d
 
 
 FORMS = [
-    ("/servers/new/", ["image", "hostname", "cores", "memory_mb", "disk_gb", "password", "ssh_keys"]),
+    ("/servers/new/", ["image", "hostname", "cores", "memory_gb", "disk_gb", "password", "ssh_keys"]),
     ("/ssh-keys/", ["name", "public_key"]),
     ("/team/", ["email", "role"]),
     ("/tenant/settings/", ["name", "billing_address", "vat_id", "require_mfa"]),
