@@ -49,6 +49,19 @@ def test_on_a_phone_the_menu_opens_from_a_button(browser, live_server):
     expect(page).to_have_url(f"{live_server.url}/servers/")
 
 
+def test_on_a_phone_no_list_page_scrolls_sideways(browser, live_server):
+    # Their tables scroll inside themselves; a screen-reader label in a table once widened the page.
+    owner = make_staff("dora@jiku.example", ADMIN)
+    tenant = make_tenant("Alpha GmbH", "alpha", owner=owner)
+    tenant.invitations.create(email="eve@example.com", role="member", invited_by=owner, token="t0k3n-phone")
+    page = context_page(browser, live_server, "de-DE", 390, 844)
+    sign_in(page, "dora@jiku.example")
+    for path in ("/", "/servers/", "/backups/", "/team/", "/ssh-keys/", "/api-tokens/", "/webhooks/", "/activity/"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} scrolls sideways"
+    screenshot(page, "de-phone-activity")
+
+
 def test_the_404_page_is_styled_and_says_what_to_do(browser, live_server):
     page = context_page(browser, live_server, "de-DE", 1366, 800)
     page.goto("/no-such-page/")
