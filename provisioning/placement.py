@@ -10,6 +10,7 @@ import ipaddress
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
+from . import units
 from .models import Drift, Image, IPPool, Server
 
 
@@ -64,12 +65,12 @@ def choose_node(*, cluster, tenant, cores, memory_mb, disk_gb, exclude=(), only=
     best_mem = max(_free(n, alloc, cluster)[1] for n in nodes)
     if best_mem < memory_mb:
         raise PlacementError(
-            _("No node with %(need)s MiB free memory in cluster %(cluster)s (at most %(free)s MiB free).")
-            % {"need": memory_mb, "cluster": cluster, "free": int(max(best_mem, 0))}
+            _("No node with %(need)s free memory in cluster %(cluster)s (at most %(free)s free).")
+            % {"need": units.memory(memory_mb), "cluster": cluster, "free": units.memory(int(max(best_mem, 0)))}
         )
     raise PlacementError(
-        _("No node in cluster %(cluster)s has %(cores)s cores, %(mem)s MiB memory and %(disk)s GiB disk free.")
-        % {"cluster": cluster, "cores": cores, "mem": memory_mb, "disk": disk_gb}
+        _("No node in cluster %(cluster)s has %(cores)s cores, %(mem)s memory and %(disk)s disk free.")
+        % {"cluster": cluster, "cores": cores, "mem": units.memory(memory_mb), "disk": units.disk(disk_gb)}
     )
 
 

@@ -1,45 +1,10 @@
-"""Sizes as customers read them: GB (and MB below one), the local decimal separator."""
+"""The size filters of the templates; the formatting itself is provisioning.units."""
 
 from django import template
-from django.utils.formats import number_format
+
+from provisioning import units
 
 register = template.Library()
-
-NBSP = "\u00a0"
-
-
-def _amount(value):
-    # One decimal where it carries information (1.5 GB), none where it would only be ".0".
-    value = round(float(value), 1)
-    return number_format(int(value) if value.is_integer() else value, decimal_pos=None if value.is_integer() else 1)
-
-
-@register.filter
-def memory(mib):
-    """Memory given in MiB: "512 MB", "4 GB", "1,5 GB"."""
-    if mib in (None, ""):
-        return "–"
-    mib = int(mib)
-    if 0 < mib < 1024:
-        return f"{number_format(mib)}{NBSP}MB"
-    return f"{_amount(mib / 1024)}{NBSP}GB"
-
-
-@register.filter
-def disk(gib):
-    """Disk given in GiB: "8 GB", "2 TB"."""
-    if gib in (None, ""):
-        return "–"
-    gib = int(gib)
-    if gib >= 1024 and gib % 1024 == 0:
-        return f"{number_format(gib // 1024)}{NBSP}TB"
-    return f"{number_format(gib)}{NBSP}GB"
-
-
-@register.filter
-def percent(share):
-    """A share 0..1 as "28 %" (a decimal below 10 %: "2,5 %")."""
-    if share in (None, ""):
-        return "–"
-    value = float(share) * 100
-    return f"{number_format(round(value, 1) if value < 10 else round(value), decimal_pos=1 if value < 10 else 0)}{NBSP}%"
+register.filter("memory", units.memory)
+register.filter("disk", units.disk)
+register.filter("percent", units.percent)

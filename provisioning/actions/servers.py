@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from provisioning import engine
+from provisioning import engine, units
 from provisioning.models import Cluster, Image, Node, Operation, Server
 from provisioning.placement import (
     PlacementError,
@@ -104,19 +104,20 @@ def check_quota(tenant, *, cores, memory_mb, disk_gb, new_servers=1, exclude=Non
     """Raise a ValidationError naming the exact limit an order would break."""
     used = quota_usage(tenant, exclude=exclude)
     checks = [
-        ("servers", used["servers"] + new_servers, tenant.max_servers, _("servers")),
-        ("cores", used["cores"] + cores, tenant.max_cores, _("cores")),
-        ("memory_mb", used["memory_mb"] + memory_mb, tenant.max_memory_mb, _("MiB memory")),
-        ("disk_gb", used["disk_gb"] + disk_gb, tenant.max_disk_gb, _("GiB disk")),
+        ("servers", used["servers"] + new_servers, tenant.max_servers, _("servers"), str),
+        ("cores", used["cores"] + cores, tenant.max_cores, _("cores"), str),
+        # In the GB the forms ask for and the pages show (the API's MiB are 1024 to the GB).
+        ("memory_mb", used["memory_mb"] + memory_mb, tenant.max_memory_mb, _("memory"), units.memory),
+        ("disk_gb", used["disk_gb"] + disk_gb, tenant.max_disk_gb, _("disk"), units.disk),
     ]
-    for field, would, limit, unit in checks:
+    for field, would, limit, unit, size in checks:
         if would > limit:
             raise ValidationError(
                 {
                     field if field != "servers" else "__all__": _(
                         "Your tenant may use %(limit)s %(unit)s; this would make %(would)s."
                     )
-                    % {"limit": limit, "unit": unit, "would": would}
+                    % {"limit": size(limit), "unit": unit, "would": size(would)}
                 }
             )
 
@@ -149,7 +150,7 @@ def server_create(
         raise ValidationError({"image": _("Choose one of the offered images.")})
     if disk_gb < image.min_disk_gb:
         raise ValidationError(
-            {"disk_gb": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}}
+            {"disk_gb": _("This image needs a disk of at least %(size)s.") % {"size": units.disk(image.min_disk_gb)}}
         )
     validate_size(cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
     validate_server_password(password, hostname=hostname)
@@ -312,7 +313,7 @@ def server_resize(
         validate_size(cores=cores, memory_mb=memory_mb, disk_gb=disk_gb)
         if disk_gb < server.disk_gb:
             raise ValidationError(
-                {"disk_gb": _("Disks can only grow; this server has %(size)s GiB.") % {"size": server.disk_gb}}
+                {"disk_gb": _("Disks can only grow; this server has %(size)s.") % {"size": units.disk(server.disk_gb)}}
             )
         if (cores, memory_mb, disk_gb) == (server.cores, server.memory_mb, server.disk_gb):
             raise ValidationError(_("Nothing to change."))
@@ -371,7 +372,7 @@ def server_reinstall(
         if image.cluster_id != server.cluster_id:
             raise ValidationError({"image": _("This image is not available in the server's location.")})
         if server.disk_gb < image.min_disk_gb:
-            raise ValidationError({"image": _("This image needs at least %(size)s GiB disk.") % {"size": image.min_disk_gb}})
+            raise ValidationError({"image": _("This image needs a disk of at least %(size)s.") % {"size": units.disk(image.min_disk_gb)}})
         if not image.installs_on(server.node):
             raise ValidationError({"image": not_on_node_message(image, server.node)})
         if server.status not in (Server.Status.RUNNING, Server.Status.STOPPED, Server.Status.UNAVAILABLE):

@@ -59,7 +59,7 @@ def test_it_names_the_exact_quota_limit(tenant_a, vm_image):
     assert_rejected(
         "memory_mb",
         create(tenant_a, vm_image, memory_mb=8192),
-        "Your tenant may use 16384 MiB memory; this would make 20480.",
+        "Your tenant may use 16\u00a0GB memory; this would make 20\u00a0GB.",
     )
 
 
@@ -81,13 +81,13 @@ def test_it_rejects_another_tenants_ssh_key(tenant_a, tenant_b, vm_image):
 
 
 def test_it_rejects_a_disk_smaller_than_the_image_needs(tenant_a, vm_image):
-    assert_rejected("disk_gb", create(tenant_a, vm_image, disk_gb=2), "at least 4 GiB")
+    assert_rejected("disk_gb", create(tenant_a, vm_image, disk_gb=2), "a disk of at least 4\u00a0GB.")
 
 
 def test_it_explains_when_no_node_has_room(tenant_a, vm_image):
     tenant_a.max_memory_mb = 10**7
     tenant_a.save()
-    assert_rejected("__all__", create(tenant_a, vm_image, memory_mb=500_000), "No node with 500000 MiB free memory")
+    assert_rejected("__all__", create(tenant_a, vm_image, memory_mb=500_000), "No node with 488.3\u00a0GB free memory in cluster Test (at most 128\u00a0GB free).")
 
 
 def test_resize_cannot_shrink_the_disk(tenant_a, vm_image, worker):

@@ -98,7 +98,7 @@ def test_bad_resize_input_changes_nothing_and_shows_the_error_at_the_field(alice
     assert 'value="1.3"' in response.content.decode(), "what was typed stays in the field"
     # The action's own refusal lands at its field too.
     response = alice_client.post(url, {"cores": 1, "memory_gb": "1", "disk_gb": 5})
-    assert response.context["resize_form"].errors["disk_gb"] == ["Disks can only grow; this server has 10 GiB."]
+    assert response.context["resize_form"].errors["disk_gb"] == ["Disks can only grow; this server has 10\u00a0GB."]
     server.refresh_from_db()
     assert (server.cores, server.memory_mb, server.disk_gb) == (1, 1024, 10)
     assert not server.operations.filter(kind=Operation.Kind.RESIZE).exists()

@@ -96,7 +96,7 @@ def test_the_order_form_shows_errors_at_the_field_and_creates_nothing(alice_clie
         reverse("provisioning:server_create"),
         {"image": vm_image.pk, "hostname": "web-01", "cores": 1, "memory_gb": "8", "disk_gb": 10, "password": "long-enough"},
     )
-    assert response.context["form"].errors["memory_gb"] == ["Your tenant may use 4096 MiB memory; this would make 8192."]
+    assert response.context["form"].errors["memory_gb"] == ["Your tenant may use 4\u00a0GB memory; this would make 8\u00a0GB."]
     assert Server.objects.count() == 0
 
 

@@ -49,7 +49,7 @@ def test_a_blocked_order_names_the_exact_limit(alice_client, tenant_a, plans, vm
     tenant_a.max_memory_mb = 2048
     tenant_a.save()
     page = alice_client.post("/order/", {"kind": "qemu", "cluster": vm_image.cluster_id, "plan": plans["vm"].pk}).content.decode()
-    assert "Your tenant may use 2048 MiB memory; this would make 4096." in page
+    assert "Your tenant may use 2\u00a0GB memory; this would make 4\u00a0GB." in page
     response = alice_client.post("/order/", {"kind": "qemu", "cluster": vm_image.cluster_id, "plan": plans["vm"].pk,
                                              "image": vm_image.pk, "hostname": "app", "password": "long-enough", "place": "1"})
     assert response.status_code == 200 and Order.objects.count() == Server.objects.count() == 0
