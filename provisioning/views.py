@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from django.contrib import messages
@@ -201,6 +202,12 @@ def server_live(request, public_id):
     server = _server(request, public_id)
     full = request.GET.get("full") == "1"
     context = _detail_context(request, server, full=full)
+    watched = _watched(request, server)
+    if watched is not None and not watched.is_active:
+        _tell_finished(request, watched)
+        context.update(live_messages=True, watch=None)
+    else:
+        context["watch"] = watched.public_id if watched is not None else None
     response = render(request, "provisioning/_server_live.html", {**context, "oob_operations": full})
     settled = not context["active"] and server.status not in (Server.Status.BUILDING, Server.Status.DELETING)
     if request.GET.get("refresh") == "1" and settled:
@@ -211,8 +218,22 @@ def server_live(request, public_id):
     return response
 
 
+def _watched(request, server):
+    """The power operation the page said was queued (its poll carries the id), until it is told done."""
+    try:
+        public_id = uuid.UUID(request.GET.get("watch", ""))
+    except ValueError:
+        return None
+    return server.operations.filter(public_id=public_id).first()
 
 
+def _tell_finished(request, op):
+    # "Queued" was said when it was sent; "done" only now that Proxmox has done it.
+    if op.state == Operation.State.SUCCEEDED:
+        messages.success(request, _("%(action)s is done.") % {"action": op.get_kind_display()})
+    else:
+        messages.error(request, _("%(action)s failed: %(reason)s") % {
+            "action": op.get_kind_display(), "reason": op.customer_error or _("Proxmox reported an error.")})
 
 
 @require_POST
@@ -223,7 +244,7 @@ def server_power(request, public_id, action):
         raise Http404
     # Queued, not done: the live block shows when Proxmox has finished it.
     label = dict(Operation.Kind.choices)[action]
-    attempt(
+    op = attempt(
         request,
         lambda: actions.server_power(server=server, action=action, user=request.user, request=request),
         _("%(action)s is queued; this page shows when it is done.") % {"action": label},
@@ -231,6 +252,13 @@ def server_power(request, public_id, action):
     if request.headers.get("HX-Request"):
         server.refresh_from_db()
         context = _detail_context(request, server, full=request.POST.get("full") == "1")
+        context["watch"] = None
+        if op is not None:
+            op.refresh_from_db()
+            if op.is_active:
+                context["watch"] = op.public_id
+            else:  # Proxmox was quicker than this answer
+                _tell_finished(request, op)
         return render(request, "provisioning/_server_live.html", {**context, "live_messages": True, "oob_operations": context["full"]})
     return redirect("provisioning:server_detail", public_id=server.public_id)
 

@@ -4,6 +4,9 @@
   "use strict";
 
   var lang = document.documentElement.lang || "de";
+  // The portal's English writes dates the European way (portal/formats/en: "7 Dec"), so do the
+  // charts; Intl's plain "en" is American ("Dec 7").
+  var dateLang = lang === "en" ? "en-GB" : lang;
   var COLOURS = { cpu: "#1f6feb", cpumax: "#9ec2f7", memory: "#2e8b57", netin: "#8250df", netout: "#d4a017", diskread: "#bf8700", diskwrite: "#cf222e" };
   // The CPU chart shows each row's peak (Proxmox's cf=MAX) beside its average: a short spike stays visible in a week.
   var CHARTS = { cpu: ["cpu", "cpumax"], memory: ["memory"], network: ["netin", "netout"], disk: ["diskread", "diskwrite"] };
@@ -19,9 +22,9 @@
 
   function timeFormats(span) {
     // 24-hour clock in every language: the portal's customers are in Europe.
-    var clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    var day = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" });
-    var full = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var clock = new Intl.DateTimeFormat(dateLang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var day = new Intl.DateTimeFormat(dateLang, { day: "numeric", month: "short" });
+    var full = new Intl.DateTimeFormat(dateLang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     return {
       axis: function (t) { return (span <= 86400 ? clock : day).format(new Date(t * 1000)); },
       full: function (t) { return t == null ? "–" : full.format(new Date(t * 1000)); },

@@ -40,6 +40,8 @@ def test_power_buttons_follow_the_state_without_a_reload(page, ct_image):  # noq
     expect(page.get_by_test_id("server-status")).to_have_text("Stopped", timeout=30_000)
     expect(power(page, "Start")).to_be_enabled()
     expect(power(page, "Stop")).to_be_disabled()
+    # "Queued" was said at the click; "done" only once Proxmox has done it.
+    expect(page.locator("#messages")).to_have_text("Stop is done.")
     screenshot(page, "en-server-stopped")
 
     power(page, "Start").click()
@@ -47,6 +49,7 @@ def test_power_buttons_follow_the_state_without_a_reload(page, ct_image):  # noq
     expect(page.get_by_test_id("server-status")).to_have_text("Running", timeout=30_000)
     expect(power(page, "Stop")).to_be_enabled()
     expect(power(page, "Start")).to_be_disabled()
+    expect(page.locator("#messages")).to_have_text("Start is done.")
     assert page.evaluate("window.stillTheSamePage") is True
 
 
@@ -126,6 +129,11 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     expect(week).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("chart-network").locator("canvas")).to_be_visible(timeout=20_000)
     expect(page.get_by_test_id("peak-cpu")).to_have_text("95 %")
+    box = chart.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2, steps=5)
+    # The day before the month in English too, as the portal's pages write it ("7 Dec, 13:57", not "Dec 7").
+    expect(chart.locator(".u-legend .u-value").nth(0)).to_have_text(re.compile(r"^\d{1,2}\.? \w+\.?,? \d{2}:\d{2}$"))
     screenshot(page, f"{lang}-server-graphs")
     context.close()
 

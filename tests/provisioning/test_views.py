@@ -1,5 +1,7 @@
 """Server pages: tenant isolation, roles, form errors at the field, live progress from the DB."""
 
+from html import escape
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,6 +11,7 @@ from provisioning import actions
 from provisioning.models import Operation, Server
 
 from .conftest import wait_done
+from .test_recipes_inline import built, ct, drive, inline_cluster  # noqa: F401 - fixtures
 
 
 def server_urls(server):
@@ -187,3 +190,23 @@ def test_the_graphs_block_carries_the_chart_data_for_the_browser(alice_client, t
     wait_for(lambda: "data-series" in alice_client.get(url).content.decode(), message="chart data")
     page = alice_client.get(url).content.decode()
     assert "&quot;cpu&quot;: [" in page and "Month" in page
+
+
+def test_the_page_says_done_only_once_proxmox_has_done_it_and_why_it_failed(alice_client, tenant_a, ct, pve):  # noqa: F811
+    server = built(tenant_a, ct)
+    live = reverse("provisioning:server_live", args=[server.public_id])
+    answer = alice_client.post(reverse("provisioning:server_power", args=[server.public_id, "shutdown"]),
+                               HTTP_HX_REQUEST="true").content.decode()
+    op = server.operations.get(kind="shutdown")
+    assert "Shut down is queued" in answer and f"watch={op.public_id}" in answer
+    waiting = alice_client.get(f"{live}?full=1&watch={op.public_id}").content.decode()
+    assert "is done" not in waiting and f"watch={op.public_id}" in waiting  # still polling for it
+    drive(op)
+    done = alice_client.get(f"{live}?full=1&watch={op.public_id}").content.decode()
+    assert "Shut down is done." in done and "watch=" not in done and 'hx-trigger="every' not in done
+
+    pve.add_fault(method="POST", path=r"/status/start$", task_error="start failed: no such storage")
+    alice_client.post(reverse("provisioning:server_power", args=[server.public_id, "start"]), HTTP_HX_REQUEST="true")
+    op = drive(server.operations.get(kind="start"))
+    failed = alice_client.get(f"{live}?full=1&watch={op.public_id}").content.decode()
+    assert f"Start failed: {escape(op.customer_error)}" in failed and "no such storage" not in failed
