@@ -32,7 +32,7 @@ class MemoryField(forms.DecimalField):
     def __init__(self, *, max_mb, **kwargs):
         self.max_mb = max_mb
         kwargs.setdefault("help_text", _("1 GB = 1024 MiB, as Proxmox counts; in steps of 0.25 GB (256 MiB)."))
-        super().__init__(localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "narrow"}), **kwargs)
+        super().__init__(localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}), **kwargs)
 
     def to_mib(self, value, *, keep_mb=None):
         """The MiB for a cleaned GB value, or a ValidationError in the customer's words.
