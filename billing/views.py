@@ -65,7 +65,9 @@ def current_costs(tenant, now=None):
     rows = {}
     for label, result in (("so_far", so_far), ("forecast", forecast)):
         for charge in result.charges:
-            key = charge.server_public_id or charge.description
+            # One row per server and kind of charge: a server's licence is its own row, not added to
+            # the plan's under the plan's name (a 0 € plan in a package read as a 19.60 € server).
+            key = (charge.server_public_id, charge.description)
             row = rows.setdefault(key, {"description": charge.description, "so_far": Decimal("0.00"),
                                         "forecast": Decimal("0.00"), "server": charge.server_public_id})
             row[label] += charge.net

@@ -1,10 +1,14 @@
 """The customer's billing page and downloads; the Billing staff role's pages."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from billing import actions
 from billing.models import Invoice, Rate
+from billing.views import current_costs
+from services.models import Order
 from tenants.models import Membership, Role
 from tests.billing.conftest import at, billable, ordered_server
 from tests.conftest import client_for
@@ -29,12 +33,17 @@ def test_owners_see_costs_so_far_a_forecast_and_their_invoices(alice_client, inv
 
 
 def test_the_forecast_is_the_whole_month_at_todays_size_and_so_far_is_less(tenant_a, invoiced):
-    from decimal import Decimal
-
-    from billing.views import current_costs
-
     costs = current_costs(tenant_a)
     assert costs["forecast"] == Decimal("19.90") and Decimal("0") <= costs["so_far"] <= costs["forecast"]
+
+
+def test_a_servers_licence_is_its_own_row_beside_the_plan(alice_client, tenant_a, rows_cluster, plans):
+    billable(tenant_a)
+    server = ordered_server(tenant_a, rows_cluster, plans["vm-m"], "crm", built=at(2026, 3, 1), price=0)
+    Order.objects.filter(server=server).update(licences=[
+        {"code": "win", "name": "Windows Server Standard (SPLA)", "price": "4.90", "pack": 2, "minimum": 8}])
+    rows = {row["description"]: row["forecast"] for row in current_costs(tenant_a, now=at(2026, 4, 10))["rows"]}
+    assert rows == {"crm · VM M": Decimal("0.00"), "Windows Server Standard (SPLA) · crm": Decimal("19.60")}
 
 
 def test_a_customer_sees_the_price_of_a_resize_before_taking_it(alice_client, invoiced):
