@@ -65,6 +65,27 @@ def page(browser, live_server):
     context.close()
 
 
+# Playwright's init script is not subject to the page's policy; it reports every violation to the console.
+CSP_REPORT = """document.addEventListener("securitypolicyviolation", (e) =>
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+def csp_watched_page(browser, live_server, locale, *, width=1280, height=900, timeout=10_000):
+    """A page in a fresh context whose Content-Security-Policy violations land in `page.violations`."""
+    context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": width, "height": height})
+    context.set_default_timeout(timeout)
+    context.add_init_script(CSP_REPORT)
+    page = context.new_page()
+    page.violations = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            page.violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    return page
+
+
 def screenshot(page, name):
     """Keeps a picture of a key page for humans to look at (test-artifacts/ is not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -11,29 +11,13 @@ from tests.conftest import make_staff, make_tenant, make_user
 from tests.provisioning.conftest import cluster, ct_image, pve, sim, wait_for, worker  # noqa: F401 - fixtures
 from tests.services.conftest import PLANS
 
-from .conftest import screenshot
+from .conftest import csp_watched_page, screenshot
 from .test_admin import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker")]
 
-# Playwright's init script is not subject to the page's policy; it reports every violation to the console.
-REPORT = """document.addEventListener("securitypolicyviolation", (e) =>
-  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));"""
-
-
 def watched(browser, live_server, lang="en-GB"):
-    context = browser.new_context(base_url=live_server.url, locale=lang, viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(10_000)
-    context.add_init_script(REPORT)
-    page = context.new_page()
-    page.violations = []
-
-    def on_console(message):
-        if "Content Security Policy" in message.text or "CSP violation" in message.text:
-            page.violations.append(f"{page.url}: {message.text}")
-
-    page.on("console", on_console)
-    return page
+    return csp_watched_page(browser, live_server, lang, width=1366)
 
 
 def visit(page, path):

@@ -7,14 +7,10 @@ from provisioning.models import Cluster, IPPool, Node, Server
 from tests.conftest import make_tenant, make_user
 from tests.provisioning.conftest import pdns  # noqa: F401 - fixture
 
-from .conftest import screenshot
+from .conftest import csp_watched_page, screenshot
 from .test_admin import sign_in
 
 pytestmark = pytest.mark.e2e
-
-REPORT = """document.addEventListener("securitypolicyviolation", (e) =>
-  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`));"""
-
 
 @pytest.fixture
 def server(transactional_db):
@@ -33,16 +29,11 @@ def server(transactional_db):
 
 
 def open_network_page(browser, live_server, locale, server):
-    context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    context.add_init_script(REPORT)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda message: errors.append(message.text) if "CSP violation" in message.text else None)
+    page = csp_watched_page(browser, live_server, locale)
     sign_in(page, "alice@example.com")
     page.goto(f"/servers/{server.public_id}/")
     page.get_by_test_id("tab-network").click()
-    return context, page, errors
+    return page.context, page, page.violations
 
 
 def test_the_network_page_sets_a_name_and_refuses_a_bad_one_in_english(browser, live_server, server, pdns):  # noqa: F811

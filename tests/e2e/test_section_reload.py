@@ -6,14 +6,10 @@ from playwright.sync_api import expect
 from provisioning.models import Cluster, Node, Operation, Server, Snapshot
 from tests.conftest import make_tenant, make_user
 
-from .conftest import browser, chromium, screenshot  # noqa: F401 - fixtures
+from .conftest import browser, chromium, csp_watched_page, screenshot  # noqa: F401 - fixtures
 from .test_admin import sign_in
 
 pytestmark = pytest.mark.e2e
-
-REPORT = """document.addEventListener("securitypolicyviolation", (e) =>
-  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`));"""
-
 
 @pytest.fixture
 def server(transactional_db):
@@ -40,14 +36,9 @@ def finish(op):
 
 
 def open_page(browser, live_server, locale):  # noqa: F811
-    context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    context.add_init_script(REPORT)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda message: errors.append(message.text) if "CSP violation" in message.text else None)
+    page = csp_watched_page(browser, live_server, locale, timeout=15_000)
     sign_in(page, "alice@example.com")
-    return page, errors
+    return page, page.violations
 
 
 def test_it_keeps_a_half_filled_form_when_an_operation_finishes(browser, live_server, server, running_snapshot):  # noqa: F811
