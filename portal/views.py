@@ -1,8 +1,9 @@
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -74,6 +75,11 @@ def _costs_so_far(tenant, used):
         costs = {"start": full["start"], "so_far": full["so_far"], "forecast": full["forecast"]}
         cache.set(key, costs, COSTS_SECONDS)
     return costs
+
+
+def favicon(request):
+    # Asked at request time, not at import: in production the manifest names the hashed file.
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @never_cache
