@@ -6,7 +6,27 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import actions
+from .kinds import KINDS
 from .models import Delivery, Event, Preference, Webhook
+
+
+class KindFilter(admin.SimpleListFilter):
+    """The kinds by their names in the reader's language, not their keys (kinds are not choices)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+    field = "kind"
+
+    def lookups(self, request, model_admin):
+        return sorted(((key, kind.label) for key, kind in KINDS.items()), key=lambda pair: str(pair[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class EventKindFilter(KindFilter):
+    parameter_name = "event_kind"
+    field = "event__kind"
 
 
 class ReadOnly:
@@ -30,7 +50,7 @@ class DeliveryInline(ReadOnly, admin.TabularInline):
 @admin.register(Event)
 class EventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "kind_label", "tenant", "fanned_out_at"]
-    list_filter = ["kind", "created_at"]
+    list_filter = [KindFilter, "created_at"]
     search_fields = ["tenant__name", "public_id"]
     readonly_fields = ["public_id", "tenant", "kind", "subject_type", "subject_id", "payload", "created_at", "fanned_out_at"]
     list_select_related = ["tenant"]
@@ -40,7 +60,7 @@ class EventAdmin(ReadOnly, admin.ModelAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "event", "address", "state", "attempts", "last_error", "sent_at"]
-    list_filter = ["state", "channel", "event__kind"]
+    list_filter = ["state", "channel", EventKindFilter]
     search_fields = ["address", "event__tenant__name"]
     readonly_fields = ["event", "user", "webhook", "address", "channel", "language", "state", "attempts", "last_error",
                        "next_attempt_at", "created_at", "sent_at"]
@@ -61,7 +81,7 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
 @admin.register(Preference)
 class PreferenceAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["user", "kind", "email"]
-    list_filter = ["kind", "email"]
+    list_filter = [KindFilter, "email"]
     search_fields = ["user__email"]
 
 

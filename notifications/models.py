@@ -52,7 +52,9 @@ class Event(models.Model):
         constraints = [models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="one_event_per_key")]
 
     def __str__(self):
-        return f"{self.kind_label} ({self.tenant or _('platform')})"
+        # Not inside the f-string: makemessages does not find a msgid there.
+        owner = self.tenant or _("platform")
+        return f"{self.kind_label} ({owner})"
 
     @property
     def kind_label(self):
@@ -106,7 +108,7 @@ class Delivery(models.Model):
 
     STATE_COLOURS = {"pending": "yellow", "sending": "blue", "sent": "green", "failed": "red", "lapsed": "grey"}
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="deliveries")
     # At most one of them: a person by e-mail, or a tenant's webhook; neither for an address alone.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+")

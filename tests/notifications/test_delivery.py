@@ -169,3 +169,16 @@ def test_the_sweep_finds_events_whose_task_was_lost(tenant_a):
     Event.objects.filter(pk=event.pk).update(created_at=event.created_at.replace(year=2020))
     events, _deliveries = actions.notifications_sweep()
     assert events == [event.pk]
+
+
+def test_staff_filter_deliveries_by_kind_named_in_their_language(tenant_a, dora):
+    record(tenant_a)
+    actions.event_record(tenant=None, kind="staff_node_offline", payload={"node": "pve3", "cluster": "C", "path": "/"})
+    deliver()
+    client = client_for(dora)
+    url = reverse("admin:notifications_delivery_changelist")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Serverbau fehlgeschlagen" in page and ">server_build_failed<" not in page
+    assert "Knoten offline (Plattform)" in page  # staff news belongs to no tenant
+    filtered = client.get(url, {"event_kind": "staff_node_offline"}, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "dora@jiku.example" in filtered and "alice@example.com" not in filtered
