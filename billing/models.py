@@ -176,7 +176,10 @@ class Invoice(models.Model):
         verbose_name_plural = _("invoices")
 
     def __str__(self):
-        return self.number or f"{_('Draft')} {self.tenant} {self.period_start:%Y-%m}"
+        if self.number:
+            return self.number
+        draft = _("Draft")
+        return f"{draft} {self.tenant} {self.period_start:%Y-%m}"
 
     @property
     def audit_repr(self):
