@@ -20,7 +20,18 @@ from django.utils.translation import gettext as _
 from notifications.actions import event_record
 
 from .audit import audit_record
-from .models import Duty, Invitation, Membership, Party, Responsibility, Role, ServiceRequest, SSHKey, Tenant
+from .models import (
+    Duty,
+    Invitation,
+    Membership,
+    Party,
+    Responsibility,
+    Role,
+    ServiceRequest,
+    SSHKey,
+    Tenant,
+    validate_time_zone,
+)
 from .sshkeys import parse_public_key
 
 
@@ -100,10 +111,16 @@ def responsibilities_set(*, tenant, duties, by=None, request=None):
         Responsibility.objects.update_or_create(tenant=tenant, duty=duty, defaults={"party": party})
 
 
-def tenant_update(*, tenant, by, request, name, billing_address, vat_id, require_mfa):
+def tenant_update(*, tenant, by, request, name, billing_address, vat_id, require_mfa, time_zone=None):
+    time_zone = time_zone or tenant.time_zone
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        raise ValidationError({"time_zone": exc.messages}) from None
     with transaction.atomic():
         _membership_of(tenant, by, "manage_tenant")
-        new = {"name": name, "billing_address": billing_address, "vat_id": vat_id, "require_mfa": require_mfa}
+        new = {"name": name, "billing_address": billing_address, "vat_id": vat_id, "require_mfa": require_mfa,
+               "time_zone": time_zone}
         changed = {field: value for field, value in new.items() if getattr(tenant, field) != value}
         for field, value in changed.items():
             setattr(tenant, field, value)

@@ -5,7 +5,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Role, Tenant
+from .models import Role, Tenant, time_zones
 from .sshkeys import parse_public_key
 
 VAT_ID_RE = re.compile(r"^[A-Z]{2}[0-9A-Z]{2,13}$")
@@ -27,8 +27,15 @@ class TenantCreateForm(forms.Form):
 class TenantSettingsForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["name", "billing_address", "vat_id", "require_mfa"]
-        help_texts = {"vat_id": _("EU format: country code and number, e.g. DE123456789.")}
+        fields = ["name", "billing_address", "vat_id", "require_mfa", "time_zone"]
+        help_texts = {
+            "vat_id": _("EU format: country code and number, e.g. DE123456789."),
+            "time_zone": _("The portal's pages, mails and backup schedules tell times in it."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].widget = forms.Select(choices=[(z, z.replace("_", " ")) for z in time_zones()])
 
     def clean_vat_id(self):
         vat_id = re.sub(r"[\s.\-]", "", self.cleaned_data["vat_id"]).upper()

@@ -1,5 +1,8 @@
+import zoneinfo
+
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from .models import Membership
 
@@ -18,6 +21,7 @@ class CurrentTenantMiddleware:
         request.tenant = None
         request.membership = None
         request.memberships = []
+        timezone.deactivate()  # a worker thread serves many requests: nobody keeps the last tenant's zone
         if request.user.is_authenticated:
             memberships = list(Membership.objects.filter(user=request.user).select_related("tenant"))
             request.memberships = memberships
@@ -28,6 +32,8 @@ class CurrentTenantMiddleware:
             if current is not None:
                 request.membership = current
                 request.tenant = current.tenant
+                # Times on the pages in the tenant's zone, as its mails and backup schedule have them.
+                timezone.activate(zoneinfo.ZoneInfo(current.tenant.time_zone))
                 if current.tenant.require_mfa and not request.path.startswith(MFA_EXEMPT_PREFIXES):
                     if not _has_totp(request.user):
                         return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)

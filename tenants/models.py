@@ -1,12 +1,26 @@
 import uuid
+import zoneinfo
+from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .audit_labels import describe
+
+
+@cache
+def time_zones():
+    """The IANA zones a tenant may pick, by name ("Europe/Berlin"); not the legacy aliases."""
+    return sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+def validate_time_zone(value):
+    if value not in time_zones():
+        raise ValidationError(_("Choose a time zone from the list, e.g. Europe/Berlin."), code="time_zone")
 
 
 class TenantQuerySet(models.QuerySet):
@@ -30,7 +44,8 @@ class Tenant(models.Model):
         default=False,
         help_text=_("Members must set up two-factor authentication before they can work in this tenant."),
     )
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
+    # The pages, the mails and the backup schedule tell times in it.
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
     max_cores = models.PositiveIntegerField(_("max. cores"), default=16)
     max_memory_mb = models.PositiveIntegerField(_("max. memory (MiB)"), default=32768)
     max_disk_gb = models.PositiveIntegerField(_("max. disk (GiB)"), default=500)

@@ -242,6 +242,7 @@ def tenant_settings(request):
             actions.tenant_update(
                 tenant=tenant, by=request.user, request=request, name=data["name"],
                 billing_address=data["billing_address"], vat_id=data["vat_id"], require_mfa=data["require_mfa"],
+                time_zone=data["time_zone"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)

@@ -20,11 +20,12 @@
     return new Intl.NumberFormat(lang, { maximumFractionDigits: v < 10 ? 1 : 0 }).format(v) + " " + units[i];
   }
 
-  function timeFormats(span) {
-    // 24-hour clock in every language: the portal's customers are in Europe.
-    var clock = new Intl.DateTimeFormat(dateLang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    var day = new Intl.DateTimeFormat(dateLang, { day: "numeric", month: "short" });
-    var full = new Intl.DateTimeFormat(dateLang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  function timeFormats(span, zone) {
+    // 24-hour clock in every language: the portal's customers are in Europe. The tenant's time zone,
+    // as the page's own times have it, not the browser's.
+    var clock = new Intl.DateTimeFormat(dateLang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
+    var day = new Intl.DateTimeFormat(dateLang, { day: "numeric", month: "short", timeZone: zone });
+    var full = new Intl.DateTimeFormat(dateLang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
     return {
       axis: function (t) { return (span <= 86400 ? clock : day).format(new Date(t * 1000)); },
       full: function (t) { return t == null ? "–" : full.format(new Date(t * 1000)); },
@@ -38,7 +39,7 @@
     var labels = JSON.parse(grid.getAttribute("data-labels"));
     var times = data.time;
     if (!times || times.length < 2) { return; }
-    var fmt = timeFormats(times[times.length - 1] - times[0]);
+    var fmt = timeFormats(times[times.length - 1] - times[0], grid.getAttribute("data-time-zone") || undefined);
     var charts = root.querySelectorAll("[data-chart]");
     for (var i = 0; i < charts.length; i++) { chart(charts[i], data, labels, fmt); }
   }

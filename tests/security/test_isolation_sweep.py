@@ -22,7 +22,7 @@ from tenants.models import Invitation, Membership, Role, SSHKey
 from tests.conftest import make_user
 
 SKIP_PREFIXES = ("admin/", "accounts/", "static/", "__debug__")
-PUBLIC = {"healthz", "set_language", "schema", "docs", "redoc", "invitation_accept"}
+PUBLIC = {"healthz", "favicon", "set_language", "schema", "docs", "redoc", "invitation_accept"}
 # What a viewer may still do: choose language and tenant, leave, accept an invitation, read.
 VIEWER_MAY_WRITE = {"set_language", "switch", "leave", "invitation_accept", "api_tokens", "request_create"}
 CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
