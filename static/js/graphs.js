@@ -39,12 +39,13 @@
     var labels = JSON.parse(grid.getAttribute("data-labels"));
     var times = data.time;
     if (!times || times.length < 2) { return; }
-    var fmt = timeFormats(times[times.length - 1] - times[0], grid.getAttribute("data-time-zone") || undefined);
+    var zone = grid.getAttribute("data-time-zone") || undefined;
+    var fmt = timeFormats(times[times.length - 1] - times[0], zone);
     var charts = root.querySelectorAll("[data-chart]");
-    for (var i = 0; i < charts.length; i++) { chart(charts[i], data, labels, fmt); }
+    for (var i = 0; i < charts.length; i++) { chart(charts[i], data, labels, fmt, zone); }
   }
 
-  function chart(box, data, labels, fmt) {
+  function chart(box, data, labels, fmt, zone) {
     var name = box.getAttribute("data-chart"), keys = CHARTS[name];
     var isPct = name === "cpu" || name === "memory";
     var value = isPct ? pct : rate;
@@ -64,6 +65,8 @@
       ],
       cursor: { drag: { x: false, y: false } },
     };
+    // Ticks on the hours and days of the tenant's zone too, not the browser's.
+    if (zone) { opts.tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); }; }
     box.innerHTML = "";
     var svg = box.parentNode.querySelector("svg");
     if (svg) { svg.style.display = "none"; }

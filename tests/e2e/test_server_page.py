@@ -1,5 +1,8 @@
 """The server page follows the server's state by itself: power buttons, status and messages without a reload."""
 
+import datetime
+import zoneinfo
+
 import pytest
 from playwright.sync_api import expect
 
@@ -100,7 +103,9 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     tenant = make_tenant("Alpha GmbH", "alpha", owner=alice)
     server = actions.server_create(tenant=tenant, image=ct_image, hostname="web-01", cores=1, memory_mb=512, disk_gb=8,
                                    password="long-enough-1")
-    context = browser.new_context(base_url=live_server.url, locale=f"{lang}-DE", viewport={"width": 1366, "height": 900})
+    # A browser far from the tenant: the charts tell the tenant's time (Europe/Berlin) like the page.
+    context = browser.new_context(base_url=live_server.url, locale=f"{lang}-DE", viewport={"width": 1366, "height": 900},
+                                  timezone_id="America/New_York")
     context.set_default_timeout(15_000)
     page = context.new_page()
     sign_in(page, "alice@example.com")
@@ -124,6 +129,9 @@ def test_a_chart_shows_the_value_under_the_cursor(browser, live_server, settings
     values = chart.locator(".u-legend .u-value")
     expect(values.nth(1)).to_have_text(re.compile(r"^\d+([.,]\d)? %$"))
     expect(values.nth(0)).to_have_text(re.compile(r"\d{2}:\d{2}"))
+    berlin = datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Berlin"))
+    hour = int(re.search(r"(\d{2}):\d{2}", values.nth(0).inner_text()).group(1))
+    assert hour in {berlin.hour, (berlin - datetime.timedelta(hours=1)).hour}, (hour, berlin)
     week = page.get_by_role("button", name="Week" if lang == "en" else "Woche")
     week.click()
     expect(week).to_have_attribute("aria-pressed", "true")
