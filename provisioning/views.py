@@ -205,7 +205,9 @@ def server_live(request, public_id):
     watched = _watched(request, server)
     if watched is not None and not watched.is_active:
         _tell_finished(request, watched)
-        context.update(live_messages=True, watch=None)
+        # The overview shows it in place; a section loads again (static/js/app.js) and shows it then,
+        # or, over a half-filled form, once the customer reloads.
+        context.update(live_messages=full, watch=None)
     else:
         context["watch"] = watched.public_id if watched is not None else None
     response = render(request, "provisioning/_server_live.html", {**context, "oob_operations": full})

@@ -205,8 +205,17 @@ def test_the_page_says_done_only_once_proxmox_has_done_it_and_why_it_failed(alic
     done = alice_client.get(f"{live}?full=1&watch={op.public_id}").content.decode()
     assert "Shut down is done." in done and "watch=" not in done and 'hx-trigger="every' not in done
 
+    # On a section the page loads again when it is done: the note waits for that page.
+    alice_client.post(reverse("provisioning:server_power", args=[server.public_id, "start"]), HTTP_HX_REQUEST="true")
+    op = drive(server.operations.filter(kind="start").latest("id"))
+    polled = alice_client.get(f"{live}?refresh=1&watch={op.public_id}")
+    assert "is done" not in polled.content.decode() and polled["HX-Trigger"] == "server-operation-finished"
+    assert "Start is done." in alice_client.get(reverse("provisioning:server_snapshots", args=[server.public_id])).content.decode()
+    alice_client.post(reverse("provisioning:server_power", args=[server.public_id, "shutdown"]), HTTP_HX_REQUEST="true")
+    drive(server.operations.filter(kind="shutdown").latest("id"))
+
     pve.add_fault(method="POST", path=r"/status/start$", task_error="start failed: no such storage")
     alice_client.post(reverse("provisioning:server_power", args=[server.public_id, "start"]), HTTP_HX_REQUEST="true")
-    op = drive(server.operations.get(kind="start"))
+    op = drive(server.operations.filter(kind="start").latest("id"))
     failed = alice_client.get(f"{live}?full=1&watch={op.public_id}").content.decode()
     assert f"Start failed: {escape(op.customer_error)}" in failed and "no such storage" not in failed
