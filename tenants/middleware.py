@@ -32,12 +32,20 @@ class CurrentTenantMiddleware:
             if current is not None:
                 request.membership = current
                 request.tenant = current.tenant
-                # Times on the pages in the tenant's zone, as its mails and backup schedule have them.
-                timezone.activate(zoneinfo.ZoneInfo(current.tenant.time_zone))
+                _activate_zone(current.tenant.time_zone)
                 if current.tenant.require_mfa and not request.path.startswith(MFA_EXEMPT_PREFIXES):
                     if not _has_totp(request.user):
                         return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
         return self.get_response(request)
+
+
+def _activate_zone(name):
+    """Times on the pages in the tenant's zone, as its mails and backup schedule have them; a zone
+    stored before zones were checked (or removed from the system's database) leaves the portal's."""
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
 
 
 def _has_totp(user):

@@ -91,3 +91,11 @@ def test_a_tenants_time_zone_does_not_stay_for_the_next_request(alice_client, cl
     assert timezone.get_current_timezone_name() == "America/New_York"
     client.get(reverse("account_login"))
     assert timezone.get_current_timezone_name() == settings.TIME_ZONE
+
+
+def test_a_zone_stored_before_zones_were_checked_leaves_the_portals_zone(alice_client, tenant_a, settings):
+    from django.utils import timezone
+
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="Mars/Olympus")
+    assert alice_client.get(reverse("tenants:audit")).status_code == 200
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE
