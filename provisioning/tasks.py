@@ -9,7 +9,7 @@ import logging
 from celery import shared_task
 
 from . import engine, node_metrics, reconcile, server_metrics
-from .actions import backup_create, backups_expire, drain_next, ptrs_recheck
+from .actions import backup_create, backup_schedules_follow_zones, backups_expire, drain_next, ptrs_recheck
 from .models import BackupPolicy, Node, Operation, Server
 from .proxmox import ProxmoxError
 
@@ -24,6 +24,7 @@ def run_operation(op_id):
 @shared_task(ignore_result=True)
 def sweep_operations():
     engine.sweep()
+    backup_schedules_follow_zones()
 
 
 @shared_task(ignore_result=True)

@@ -34,6 +34,7 @@ from .safety import (  # noqa: F401
     backup_policy_set,
     backup_protect,
     backup_restore,
+    backup_schedules_follow_zones,
     backups_expire,
     drain_next,
     ha_set,

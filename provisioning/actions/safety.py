@@ -11,6 +11,7 @@ import re
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -348,6 +349,24 @@ def backup_policy_set(
         audit_record(action="backup.policy", tenant=server.tenant, request=request, actor=user, obj=server,
                      details={"enabled": enabled, "frequency": frequency, "time": str(policy.time)})
     return policy
+
+
+def backup_schedules_follow_zones() -> int:
+    """A tenant that chose another time zone (tenant settings): each of its backup schedules keeps its
+    time of day, now in the new zone. Run by the sweep (tenants may not call provisioning); the
+    count of schedules moved."""
+    stale = (BackupPolicy.objects.filter(periodic_task__crontab__isnull=False)
+             .exclude(periodic_task__crontab__timezone=F("server__tenant__time_zone"))
+             .select_related("periodic_task__crontab", "server__tenant"))
+    moved = 0
+    for policy in stale:
+        task, old = policy.periodic_task, policy.periodic_task.crontab
+        task.crontab, _c = CrontabSchedule.objects.get_or_create(
+            minute=old.minute, hour=old.hour, day_of_week=old.day_of_week, day_of_month=old.day_of_month,
+            month_of_year=old.month_of_year, timezone=policy.server.tenant.time_zone)
+        task.save()  # save(), not update(): beat learns of changed schedules from it
+        moved += 1
+    return moved
 
 
 # --- high availability, moves, staging -------------------------------------------------------

@@ -110,7 +110,9 @@ STAFF_ONLY = {"appliance_import", "image_approve", "image_await_on", "image_fetc
               "node_set_maintenance", "node_maintenance_announce", "operation_cancel", "server_adopt", "tenant_suspend", "tenant_unsuspend",
               "node_register_vds", "node_check_joined", "drain_next", "console_end",
               # The periodic re-check of pending reverse DNS names (beat); staff rewriting a drifted firewall.
-              "ptrs_recheck", "firewall_rewrite"}
+              "ptrs_recheck", "firewall_rewrite",
+              # The sweep moving backup schedules into a tenant's newly chosen time zone.
+              "backup_schedules_follow_zones"}
 # Helpers the package exports that are not actions (checks, queries).
 NOT_ACTIONS = {"check_quota", "quota_usage", "reserve_server", "validate_hostname", "validate_server_password",
                "validate_size", "check_reason", "adopt_defaults", "jiku_holds", "managed_actions", "jiku_actions", "console_allowed",

@@ -6,10 +6,12 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from provisioning import actions
 from provisioning.models import Backup, Node, Operation, Server, Snapshot
 from provisioning.reconcile import reconcile_cluster
+from tests.billing.conftest import rows_cluster  # noqa: F401 - fixture
 
 from .conftest import wait_done, wait_for
 
@@ -304,3 +306,18 @@ def test_staging_copy_promote_and_discard(tenant_a, ct_image, pve, worker):
     assert f"ip={prod_ip}/" in guest(pve, staging.vmid)["config"]["net0"]
     ok(actions.server_delete(server=prod, confirm_hostname="shop-staging"))
     assert guest(pve, prod.vmid) is None
+
+
+def test_a_schedule_keeps_its_hour_when_the_tenant_moves_to_another_time_zone(tenant_a, alice, rows_cluster):  # noqa: F811
+    from provisioning.tasks import sweep_operations
+    from tenants.actions import tenant_update
+
+    server = Server.objects.create(tenant=tenant_a, cluster=rows_cluster, node=rows_cluster.nodes.get(), kind="lxc",
+                                   hostname="files", cores=1, memory_mb=1024, disk_gb=8, status="running", vmid=4100)
+    policy = actions.backup_policy_set(server=server, frequency="daily", time=datetime.time(2, 0))
+    tenant_update(tenant=tenant_a, by=alice, request=None, name=tenant_a.name, billing_address="", vat_id="",
+                  require_mfa=False, time_zone="Europe/London")
+    sweep_operations()
+    task = PeriodicTask.objects.get(pk=policy.periodic_task_id)
+    assert (task.crontab.hour, task.crontab.minute, str(task.crontab.timezone)) == ("2", "0", "Europe/London")
+    assert actions.backup_schedules_follow_zones() == 0  # moved once
