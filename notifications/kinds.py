@@ -33,8 +33,9 @@ class Kind:
     addressed: bool = False
     # False: never POSTed to the tenant's webhooks (news about the webhooks themselves).
     webhook: bool = True
-    # True: news that stops being true when its subject is gone (a revoked or replaced invitation);
-    # a delivery still waiting then (SMTP was down) is dropped instead of sent.
+    # True: news that stops being true when its subject is gone (a revoked or replaced invitation)
+    # or says so itself (its `notice_lapsed(payload)`: an offer declined or revised since); a
+    # delivery still waiting then (SMTP was down) is dropped instead of sent.
     lapses: bool = False
 
 
@@ -53,7 +54,7 @@ KINDS = {
         Kind("maintenance_planned", _("Planned maintenance")),
         Kind("request_answered", _("Service request answered")),
         Kind("invitation", _("Invitation"), roles=frozenset(), addressed=True, lapses=True),
-        Kind("offer_sent", _("Offer sent to a prospect"), roles=frozenset(), addressed=True),
+        Kind("offer_sent", _("Offer sent to a prospect"), roles=frozenset(), addressed=True, lapses=True),
         Kind("member_joined", _("New member in the team"), roles=MANAGERS, security=True),
         # Whoever controls a webhook reads every event of the tenant: owners hear of each change.
         Kind("webhook_changed", _("Webhook registered, removed or given a new secret"), roles=MANAGERS, security=True,

@@ -402,6 +402,11 @@ class Offer(models.Model):
     def __str__(self):
         return f"{self.number} {self.company}"
 
+    def notice_lapsed(self, payload):
+        """A mail about this offer still waiting to go (notifications) is no longer true once the
+        offer was declined, accepted, expired or revised since it was sent."""
+        return self.state != self.State.SENT or self.revision != payload.get("revision")
+
     @property
     def is_expired(self):
         return self.state == self.State.EXPIRED or (

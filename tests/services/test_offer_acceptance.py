@@ -160,3 +160,47 @@ def test_the_customer_accepts_even_while_the_mail_server_is_down(sent, settings,
     assert response.status_code == 302
     offer = Offer.objects.get(pk=sent.pk)
     assert offer.state == "accepted" and offer.tenant.invitations.filter(email=offer.contact_email).exists()
+
+
+def smtp_down(settings):
+    from tests.notifications.test_delivery import closed_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
+
+
+def send_what_is_due():
+    from notifications.actions import delivery_send
+    from notifications.models import Delivery
+
+    Delivery.objects.filter(state=Delivery.State.PENDING).update(next_attempt_at=None)
+    for delivery_id in Delivery.objects.filter(state=Delivery.State.PENDING).values_list("pk", flat=True):
+        delivery_send(delivery_id=delivery_id)
+
+
+def test_an_offer_declined_or_revised_while_the_mail_server_was_down_is_not_mailed_as_it_was(sent, seller,
+                                                                                              settings):
+    from notifications.models import Delivery
+
+    smtp_down(settings)
+    deliver()
+    assert Delivery.objects.get().state == Delivery.State.PENDING
+    actions.offer_update(offer=sent, user=seller, fields={"poc_fee": sent.poc_fee + 1},
+                         use_cases=list(sent.use_cases.all()))
+    actions.offer_send(offer=Offer.objects.get(pk=sent.pk), user=seller)  # revision 2, its own mail
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the mail server is back
+    deliver()
+    send_what_is_due()
+    (message,) = mail.outbox  # the revised offer only, not also the first one's stale link
+    assert sorted(Delivery.objects.values_list("state", flat=True)) == ["lapsed", "sent"]
+    assert Client().get(path(re.search(r"https?://\S+/offers/\S+/", message.body).group(0))).status_code == 200
+    mail.outbox.clear()
+    smtp_down(settings)
+    actions.offer_update(offer=Offer.objects.get(pk=sent.pk), user=seller, fields={"poc_fee": sent.poc_fee + 2},
+                         use_cases=list(sent.use_cases.all()))
+    actions.offer_send(offer=Offer.objects.get(pk=sent.pk), user=seller)
+    deliver()
+    actions.offer_decline(offer=Offer.objects.get(pk=sent.pk), user=seller)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    send_what_is_due()
+    assert mail.outbox == []  # a declined offer's link is not mailed after all
