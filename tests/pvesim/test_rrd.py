@@ -27,7 +27,9 @@ def test_a_short_spike_is_the_max_of_every_timeframe(busy_vm, timeframe):
 def test_the_average_flattens_a_spike_in_the_long_timeframes_only(busy_vm):
     assert peak(busy_vm.rrddata.get(timeframe="hour", cf="AVERAGE")) == 0.95
     week = busy_vm.rrddata.get(timeframe="week", cf="AVERAGE")
-    assert 0 < peak(week) < 0.5, "two busy minutes in a 30-minute row"
+    # Two busy minutes in a 30-minute row, averaged with the guest's ordinary load (a wave of at most
+    # 0.6 in pvesim/metrics.py, so the bound is not "below 0.5": that failed at some times of day).
+    assert 0 < peak(week) <= 0.7, "two busy minutes in a 30-minute row"
     assert busy_vm.rrddata.get(timeframe="week") == week, "AVERAGE is the default"
 
 
