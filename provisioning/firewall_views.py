@@ -1,13 +1,18 @@
-"""The server's firewall page: switch it, apply a preset, add, move and delete rules."""
+"""The server's firewall page: switch it, apply a preset, add, move and delete rules; and the
+tenant's address sets, which the rules of all its servers may use."""
 
-from django.shortcuts import get_object_or_404, redirect
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Func, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from tenants.access import attempt, get_for_tenant, submit_form, tenant_required
+from tenants.access import add_errors, attempt, get_for_tenant, submit_form, tenant_required
 
 from . import actions
-from .forms import FirewallOptionsForm, FirewallPresetForm, FirewallRuleForm
+from .forms import AddressSetForm, FirewallOptionsForm, FirewallPresetForm, FirewallRuleForm
 from .models import AddressSet, Firewall, FirewallRule, SecurityGroup, Server
 from .views import section_page
 
@@ -102,3 +107,67 @@ def firewall_rule_delete(request, public_id, rule_id):
         rule=rule, confirm_lockout=bool(request.POST.get("confirm_lockout")), user=request.user, request=request),
         SAVED)
     return _back(server)
+
+
+# --- the tenant's address sets -----------------------------------------------------------------------
+def _sets_with_use(tenant):
+    """The tenant's sets, each with how many rules name it, in one query however many sets there are."""
+    using = (FirewallRule.objects.filter(Q(source_set=OuterRef("pk")) | Q(dest_set=OuterRef("pk")))
+             .order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+    return AddressSet.objects.for_tenant(tenant).annotate(rule_count=Coalesce(Subquery(using), 0))
+
+
+def _save_set(request, form, address_set=None):
+    """The action's verdict on a valid form; its refusals land at their fields. True when saved."""
+    if not form.is_valid():
+        return False
+    try:
+        actions.address_set_save(tenant=request.tenant, address_set=address_set, user=request.user, request=request,
+                                 **form.cleaned_data)
+    except ValidationError as exc:
+        add_errors(form, exc)
+        return False
+    messages.success(request, _("The address set %(name)s is saved; servers using it get their firewall rewritten.")
+                     % {"name": form.cleaned_data["name"]})
+    return True
+
+
+@tenant_required("view")
+def address_sets(request):
+    form = AddressSetForm()
+    if request.method == "POST":
+        if not request.membership.can("operate"):
+            raise PermissionDenied  # viewers read the sets; changing them is an operator's work
+        form = AddressSetForm(request.POST)
+        if _save_set(request, form):
+            return redirect("provisioning:address_sets")
+    return render(request, "provisioning/address_sets.html", {
+        "address_sets": _sets_with_use(request.tenant), "form": form,
+        "can_operate": request.membership.can("operate"),
+    })
+
+
+@tenant_required("view")
+def address_set_edit(request, public_id):
+    address_set = get_for_tenant(_sets_with_use(request.tenant), request.tenant, public_id=public_id)
+    if request.method == "POST":
+        if not request.membership.can("operate"):
+            raise PermissionDenied
+        form = AddressSetForm(request.POST)
+        if _save_set(request, form, address_set):
+            return redirect("provisioning:address_sets")
+    else:
+        form = AddressSetForm(initial={"name": address_set.name, "entries": "\n".join(address_set.entries),
+                                       "description": address_set.description})
+    return render(request, "provisioning/address_set_edit.html", {
+        "address_set": address_set, "form": form, "can_operate": request.membership.can("operate"),
+    })
+
+
+@require_POST
+@tenant_required("operate")
+def address_set_delete(request, public_id):
+    address_set = get_for_tenant(AddressSet, request.tenant, public_id=public_id)
+    attempt(request, lambda: actions.address_set_delete(address_set=address_set, user=request.user, request=request),
+            _("The address set %(name)s is deleted.") % {"name": address_set.name})
+    return redirect("provisioning:address_sets")

@@ -247,6 +247,19 @@ class FirewallPresetForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["preset"].choices = list(presets.items())
         self.fields["source_set"].queryset = AddressSet.objects.for_tenant(tenant)
+class AddressSetForm(forms.Form):
+    """Parses the entries only; the action checks names, addresses and networks."""
+
+    name = forms.CharField(label=_("Name"), max_length=30, help_text=_("e.g. office"))
+    entries = forms.CharField(label=_("Addresses and networks"), widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text=_("One per line or separated by commas, e.g. 203.0.113.0/24"))
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+
+    def clean_entries(self):
+        text = self.cleaned_data["entries"].replace(",", "\n")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class PtrForm(forms.Form):
     """Validated again by the action (ownership, forward lookup); the form checks the shape."""
 
