@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from provisioning.models import Backup, Cluster, Drift, Node, Operation, Server, Snapshot
+from provisioning.models import AddressSet, Backup, Cluster, Drift, Node, Operation, Server, Snapshot
 from tenants.models import Invitation, Membership, Role, SSHKey
 from tests.conftest import make_user
 
@@ -80,6 +80,7 @@ def world(tenant_a, tenant_b, alice, bob):
     key = SSHKey.objects.create(tenant=tenant_a, name="alice-key", key_type="ssh-ed25519", public_key="ssh-ed25519 AAAA", fingerprint="SHA256:x")
     invitation = Invitation.objects.create(tenant=tenant_a, email="new@example.com", token="tok-" + uuid.uuid4().hex)
     drift = Drift.objects.create(cluster=cluster, kind="unknown", vmid=555)
+    AddressSet.objects.create(tenant=tenant_a, name="secret-host", entries=["192.0.2.1"])  # a tenant page, not a server's
     uuids = [server.public_id, backup.public_id, op.public_id, key.id, invitation.id, Membership.objects.get(user=bob).public_id]
     # One object of every other tenant-owned model that has a public UUID (orders, tokens, requests, ...).
     for model in apps.get_models():
