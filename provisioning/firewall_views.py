@@ -156,6 +156,7 @@ def address_set_edit(request, public_id):
         form = AddressSetForm(request.POST)
         if _save_set(request, form, address_set):
             return redirect("provisioning:address_sets")
+        address_set.refresh_from_db()  # the refused action had set what was typed on the instance
     else:
         form = AddressSetForm(initial={"name": address_set.name, "entries": "\n".join(address_set.entries),
                                        "description": address_set.description})

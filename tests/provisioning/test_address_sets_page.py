@@ -58,8 +58,9 @@ def test_a_bad_entry_is_named_at_its_field_and_nothing_is_saved(alice_client, of
     assert response.status_code == 200
     assert response.context["form"].errors["entries"], "the action's refusal sits at the entries field"
     assert list(AddressSet.objects.values_list("name", flat=True)) == ["office"]
-    response = alice_client.post(edit_url(office), {"name": "office", "entries": "300.1.2.3"})
+    response = alice_client.post(edit_url(office), {"name": "renamed", "entries": "300.1.2.3"})
     assert response.context["form"].errors["entries"]
+    assert "Address set office" in response.content.decode(), "the heading names the set as it is saved"
     office.refresh_from_db()
     assert office.entries == ["198.51.100.0/24"]
 
