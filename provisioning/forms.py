@@ -247,6 +247,8 @@ class FirewallPresetForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["preset"].choices = list(presets.items())
         self.fields["source_set"].queryset = AddressSet.objects.for_tenant(tenant)
+
+
 class AddressSetForm(forms.Form):
     """Parses the entries only; the action checks names, addresses and networks."""
 
