@@ -106,14 +106,15 @@ def ct_image(cluster):
 
 @contextlib.contextmanager
 def running_worker(concurrency=4):
-    """A real Celery worker (threads) consuming from the test Redis. Before it stops, the mails and
-    webhooks the test's operations queued are let finish: a delivery cut off mid-write holds locks
-    that make the next test's database flush fail."""
+    """A real Celery worker (threads) consuming from the test Redis. Before it stops, the operations it
+    is running and the mails and webhooks they queued are let finish: a write cut off mid-way holds
+    locks that make the next test's database flush fail (a deadlock in TRUNCATE)."""
     with start_worker(celery_app, pool="threads", concurrency=concurrency, perform_ping_check=False, shutdown_timeout=20) as w:
         try:
             yield w
         finally:
             try:
+                operations_at_rest()
                 notifications_settled()
             except AssertionError:
                 pass  # the test itself reports what went wrong; stopping the worker must go on
@@ -133,6 +134,22 @@ def wait_for(predicate, timeout=30, interval=0.1, message="condition"):
             return result
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+def operations_at_rest(timeout=30):
+    """Wait until no operation is being run: a test that ends right after ordering (the build goes on
+    in the worker) would otherwise have its rows written while the database is flushed. Parked
+    operations (waiting for Proxmox or a retry) are at rest: nothing runs them until they are due."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    def busy():
+        # Queued a moment ago: its task is on the broker and a worker thread takes it any instant.
+        just_queued = Q(state=Operation.State.QUEUED, not_before__isnull=True,
+                        updated_at__gte=timezone.now() - timezone.timedelta(seconds=5))
+        return Operation.objects.filter(Q(state=Operation.State.RUNNING) | just_queued).exists()
+
+    wait_for(lambda: not busy(), timeout=timeout, message="operations at rest")
 
 
 def notifications_settled(timeout=30):

@@ -6,6 +6,7 @@ import pytest
 
 from provisioning.models import Server
 from services.models import Order, Plan
+from tests.provisioning.conftest import wait_done
 
 
 @pytest.fixture
@@ -73,6 +74,8 @@ def test_placing_an_order_builds_the_server(alice_client, plans, ct_image, worke
     order = Order.objects.get()
     assert response.status_code == 302 and str(order.server.public_id) in response["Location"]
     assert (order.server.cores, order.server.memory_mb, order.price_monthly) == (1, 1024, Decimal("4.99"))
+    # Built by the worker; waited for, or the worker still writes while the database is flushed for the next test.
+    assert wait_done(order.server.operations.get(), timeout=60).state == "succeeded"
 
 
 def test_viewers_cannot_order(bob, bob_client, plans):
