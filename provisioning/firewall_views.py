@@ -127,8 +127,12 @@ def _save_set(request, form, address_set=None):
     except ValidationError as exc:
         add_errors(form, exc)
         return False
-    messages.success(request, _("The address set %(name)s is saved; servers using it get their firewall rewritten.")
-                     % {"name": form.cleaned_data["name"]})
+    if address_set is None:
+        messages.success(request, _("The address set %(name)s is added; the firewall rules of your servers can use it "
+                                    "now.") % {"name": form.cleaned_data["name"]})
+    else:
+        messages.success(request, _("The address set %(name)s is saved; servers using it get their firewall "
+                                    "rewritten.") % {"name": form.cleaned_data["name"]})
     return True
 
 

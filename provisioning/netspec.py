@@ -45,7 +45,9 @@ def parse_address(part, *, ranges=True):
     try:
         if "-" in part:
             if not ranges:
-                raise ValueError
+                # Proxmox IP sets hold addresses and networks only: say so, not just "no address".
+                raise ValidationError(_("%(part)s is a range; an address set holds addresses and networks (CIDR) "
+                                        "only, e.g. 192.0.2.0/28.") % {"part": part}, code="address")
             first, last = (ipaddress.ip_address(x.strip()) for x in part.split("-", 1))
             if first.version != last.version:
                 raise ValidationError(_("A range stays within IPv4 or IPv6: %(part)s.") % {"part": part}, code="address")

@@ -65,6 +65,15 @@ def test_a_bad_entry_is_named_at_its_field_and_nothing_is_saved(alice_client, of
     assert office.entries == ["198.51.100.0/24"]
 
 
+def test_a_range_is_refused_with_what_a_set_can_hold_and_a_new_set_is_told_added(alice_client, tenant_a):
+    response = alice_client.post(LIST, {"name": "lan", "entries": "192.0.2.1-192.0.2.9"})
+    assert response.context["form"].errors["entries"] == [
+        "192.0.2.1-192.0.2.9 is a range; an address set holds addresses and networks (CIDR) only, e.g. 192.0.2.0/28."]
+    assert not AddressSet.objects.exists()
+    page = alice_client.post(LIST, {"name": "lan", "entries": "192.0.2.0/28"}, follow=True).content.decode()
+    assert "The address set lan is added; the firewall rules of your servers can use it now." in page
+
+
 def test_a_taken_name_is_refused_at_the_name_field(alice_client, office):
     response = alice_client.post(LIST, {"name": "Office", "entries": "192.0.2.1"})
     assert "exists already" in " ".join(response.context["form"].errors["name"])
