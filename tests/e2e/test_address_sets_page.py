@@ -26,7 +26,7 @@ def test_a_customer_adds_an_address_set_and_sees_it_listed_in_german(browser, li
     form.get_by_label("Beschreibung").fill("Büro Berlin")
     form.get_by_role("button", name="Adressliste hinzufügen").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Die Adressliste buero ist gespeichert")
+    expect(page.get_by_role("status")).to_contain_text("Die Adressliste buero ist angelegt")
     row = page.get_by_test_id("address-sets").locator("tr", has_text="buero")
     expect(row).to_contain_text("203.0.113.0/24, 198.51.100.7")
     expect(row).to_contain_text("Büro Berlin")
