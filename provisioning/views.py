@@ -203,13 +203,11 @@ def server_live(request, public_id):
     full = request.GET.get("full") == "1"
     context = _detail_context(request, server, full=full)
     watched = _watched(request, server)
-    if watched is not None and not watched.is_active:
-        _tell_finished(request, watched)
-        # The overview shows it in place; a section loads again (static/js/app.js) and shows it then,
-        # or, over a half-filled form, once the customer reloads.
-        context.update(live_messages=full, watch=None)
-    else:
-        context["watch"] = watched.public_id if watched is not None else None
+    context["watch"] = _follow(request, watched)
+    if watched is not None and context["watch"] is None:
+        # Told done just now. The overview shows it in place; a section loads again (static/js/app.js)
+        # and shows it then, or, over a half-filled form, once the customer reloads.
+        context["live_messages"] = full
     response = render(request, "provisioning/_server_live.html", {**context, "oob_operations": full})
     settled = not context["active"] and server.status not in (Server.Status.BUILDING, Server.Status.DELETING)
     if request.GET.get("refresh") == "1" and settled:
@@ -227,6 +225,17 @@ def _watched(request, server):
     except ValueError:
         return None
     return server.operations.filter(public_id=public_id).first()
+
+
+def _follow(request, op):
+    """The id the live block keeps polling with while the operation runs; once it has finished, the
+    "done" (or why not) is told and there is nothing left to follow."""
+    if op is None:
+        return None
+    if op.is_active:
+        return op.public_id
+    _tell_finished(request, op)
+    return None
 
 
 def _tell_finished(request, op):
@@ -254,13 +263,9 @@ def server_power(request, public_id, action):
     if request.headers.get("HX-Request"):
         server.refresh_from_db()
         context = _detail_context(request, server, full=request.POST.get("full") == "1")
-        context["watch"] = None
         if op is not None:
-            op.refresh_from_db()
-            if op.is_active:
-                context["watch"] = op.public_id
-            else:  # Proxmox was quicker than this answer
-                _tell_finished(request, op)
+            op.refresh_from_db()  # Proxmox may have been quicker than this answer
+        context["watch"] = _follow(request, op)
         return render(request, "provisioning/_server_live.html", {**context, "live_messages": True, "oob_operations": context["full"]})
     return redirect("provisioning:server_detail", public_id=server.public_id)
 

@@ -12,6 +12,8 @@ import pytest
 import requests
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
+from django.db.models import Q
+from django.utils import timezone
 
 from portal.celery import app as celery_app
 from provisioning.models import Cluster, Image, IPPool, Operation
@@ -140,9 +142,6 @@ def operations_at_rest(timeout=30):
     """Wait until no operation is being run: a test that ends right after ordering (the build goes on
     in the worker) would otherwise have its rows written while the database is flushed. Parked
     operations (waiting for Proxmox or a retry) are at rest: nothing runs them until they are due."""
-    from django.db.models import Q
-    from django.utils import timezone
-
     def busy():
         # Queued a moment ago: its task is on the broker and a worker thread takes it any instant.
         just_queued = Q(state=Operation.State.QUEUED, not_before__isnull=True,
